@@ -1,0 +1,88 @@
+# monovisor build. `make` builds build/monovisor.elf; see README.md for the rest.
+CROSS_COMPILE ?=
+CC      := $(CROSS_COMPILE)gcc
+LD      := $(CROSS_COMPILE)ld
+OBJCOPY := $(CROSS_COMPILE)objcopy
+NASM    ?= nasm
+HOSTCC  ?= gcc
+PYTHON  ?= python3
+
+B := build
+# Debug-only code (extra assertions, verbose logs) is compiled in with DEBUG=1, never otherwise.
+DEBUG ?= 0
+
+KCFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdlib -nostdinc \
+	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mcmodel=kernel \
+	-fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-common -fno-strict-aliasing \
+	-Wall -Wextra -Werror -Wno-unused-parameter \
+	-isystem $(shell $(CC) -print-file-name=include) -Iinclude -I. -DMONOVISOR_DEBUG=$(DEBUG)
+# The kernel is linked in the low 2 GiB and runs identity-mapped: -mcmodel=kernel needs
+# negative addresses, so use the small model instead.
+KCFLAGS := $(filter-out -mcmodel=kernel,$(KCFLAGS)) -mcmodel=small
+KLDFLAGS := $(shell $(LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments) -nostdlib -static -z max-page-size=0x1000 -T boot/linker.ld --build-id=sha1
+
+# Kernel sources: every .c/.asm under these directories goes into the image.
+KDIRS := boot arch/x86 arch/x86/vmx mm dev sched trace lib kernel
+KSRC_C   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
+KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
+
+.PHONY: all iso pxe check check-unit check-qemu check-bochs demo clean bench
+all: $(B)/monovisor.elf
+
+Q ?= @
+$(B)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/k/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(NASM) -f elf64 -g -Iinclude/ -o $@ $<
+
+$(B)/monovisor.elf: $(KOBJ) boot/linker.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ)
+	@$(PYTHON) scripts/check-image $@
+
+-include $(KOBJ:.o=.d)
+
+# ---- boot artefacts -------------------------------------------------------------------------
+$(B)/monovisor.iso: $(B)/monovisor.elf boot/grub.cfg
+	rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
+	cp $(B)/monovisor.elf $(B)/iso/boot/monovisor.elf
+	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso -- -volid MONOVISOR >$(B)/grub-mkrescue.log 2>&1 || \
+		{ cat $(B)/grub-mkrescue.log; exit 1; }
+iso: $(B)/monovisor.iso
+
+$(B)/pxe/boot.ipxe: $(B)/monovisor.elf boot/boot.ipxe
+	mkdir -p $(B)/pxe
+	cp $(B)/monovisor.elf $(B)/pxe/monovisor.elf
+	cp boot/boot.ipxe $@
+pxe: $(B)/pxe/boot.ipxe
+
+# ---- tests ------------------------------------------------------------------------------------
+UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I. \
+	-DMONOVISOR_HOST_TEST=1 -DMONOVISOR_DEBUG=1 -fsanitize=address,undefined -fno-sanitize-recover=all
+-include tests/unit/unit.mk
+
+check-unit: $(UNIT_BINS)
+	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS)
+
+check-qemu: all iso pxe
+	@$(PYTHON) tests/run-tests --qemu
+
+check-bochs: all iso
+	@$(PYTHON) tests/run-tests --bochs
+
+check: all iso pxe $(UNIT_BINS)
+	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --qemu --bochs
+
+demo: all iso
+	scripts/run-qemu --mode cd --timeout 0
+
+clean:
+	rm -rf $(B)

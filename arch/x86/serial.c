@@ -1,0 +1,93 @@
+/* Host 16550A driver: polled, 8N1. Absence is detected (scratch register plus loopback),
+ * so a machine without COM1 does not make every print spin forever. */
+#include "serial.h"
+#include "cpu.h"
+
+/* Register offsets from the port base (NS16550A datasheet). */
+#define UART_RBR 0      /* receive buffer (read, DLAB=0) */
+#define UART_THR 0      /* transmit holding (write, DLAB=0) */
+#define UART_DLL 0      /* divisor latch low (DLAB=1) */
+#define UART_IER 1
+#define UART_DLM 1      /* divisor latch high (DLAB=1) */
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_SCR 7
+
+#define LCR_8N1     0x03
+#define LCR_DLAB    0x80
+#define FCR_ENABLE  0x01
+#define FCR_CLR_RX  0x02
+#define FCR_CLR_TX  0x04
+#define FCR_TRIG_14 0xC0
+#define MCR_DTR     0x01
+#define MCR_RTS     0x02
+#define MCR_OUT2    0x08
+#define MCR_LOOP    0x10
+#define LSR_DR      0x01
+#define LSR_THRE    0x20
+
+#define UART_CLOCK_DIV_BASE 115200u
+#define TX_SPIN_LIMIT 200000u
+
+struct serial_port com1, com2;
+
+bool serial_init(struct serial_port *p, uint16_t base, uint32_t baud)
+{
+    p->base = base;
+    p->present = false;
+
+    outb(base + UART_SCR, 0x5A);
+    if (inb(base + UART_SCR) != 0x5A)
+        return false;
+    outb(base + UART_SCR, 0xA5);
+    if (inb(base + UART_SCR) != 0xA5)
+        return false;
+
+    uint16_t div = (uint16_t)(UART_CLOCK_DIV_BASE / (baud ? baud : UART_CLOCK_DIV_BASE));
+    outb(base + UART_IER, 0);
+    outb(base + UART_LCR, LCR_DLAB);
+    outb(base + UART_DLL, div & 0xFF);
+    outb(base + UART_DLM, div >> 8);
+    outb(base + UART_LCR, LCR_8N1);
+    outb(base + UART_FCR, FCR_ENABLE | FCR_CLR_RX | FCR_CLR_TX | FCR_TRIG_14);
+
+    /* Loopback self-test: a byte sent must come back. */
+    outb(base + UART_MCR, MCR_LOOP | MCR_RTS | MCR_DTR);
+    outb(base + UART_THR, 0xAE);
+    bool echoed = false;
+    for (unsigned i = 0; i < 100000 && !echoed; i++)
+        if (inb(base + UART_LSR) & LSR_DR)
+            echoed = inb(base + UART_RBR) == 0xAE;
+    outb(base + UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
+    if (!echoed)
+        return false;
+    while (inb(base + UART_LSR) & LSR_DR)
+        (void)inb(base + UART_RBR);
+    p->present = true;
+    return true;
+}
+
+void serial_putc(struct serial_port *p, char c)
+{
+    if (!p->present)
+        return;
+    for (unsigned i = 0; i < TX_SPIN_LIMIT; i++)
+        if (inb(p->base + UART_LSR) & LSR_THRE)
+            break;
+    outb(p->base + UART_THR, (uint8_t)c);
+}
+
+void serial_write(struct serial_port *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        serial_putc(p, s[i]);
+}
+
+int serial_getc(struct serial_port *p)
+{
+    if (!p->present || !(inb(p->base + UART_LSR) & LSR_DR))
+        return -1;
+    return inb(p->base + UART_RBR);
+}

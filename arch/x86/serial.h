@@ -1,0 +1,20 @@
+/* Host 16550 UART driver (the machine's real serial ports, not the guest model). */
+#ifndef MV_X86_SERIAL_H
+#define MV_X86_SERIAL_H
+#include "compiler.h"
+
+#define COM1_PORT 0x3F8
+#define COM2_PORT 0x2F8
+
+struct serial_port {
+    uint16_t base;
+    bool present;
+};
+
+extern struct serial_port com1, com2;
+
+bool serial_init(struct serial_port *p, uint16_t base, uint32_t baud);
+void serial_putc(struct serial_port *p, char c);
+void serial_write(struct serial_port *p, const char *s, size_t n);
+int serial_getc(struct serial_port *p);   /* -1 when nothing received */
+#endif

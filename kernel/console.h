@@ -1,0 +1,9 @@
+#ifndef MV_CONSOLE_H
+#define MV_CONSOLE_H
+#include "compiler.h"
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+int console_getc(void);         /* -1 if no input pending */
+int console_getc_wait(void);    /* blocks (halting between polls is not safe yet: spins) */
+#endif
