@@ -62,6 +62,7 @@ void vmx_caps_read(struct vmx_caps *c, uint32_t cpuid1_ecx, msr_read_fn rd, void
     }
 }
 
+#ifndef MONOVISOR_HOST_TEST
 struct vmx_caps host_vmx_caps;
 
 static bool host_rdmsr(void *ctx, uint32_t msr, uint64_t *val)
@@ -76,3 +77,4 @@ void vmx_caps_init(void)
     cpuid(1, 0, &a, &b, &c, &d);
     vmx_caps_read(&host_vmx_caps, c, host_rdmsr, NULL);
 }
+#endif

@@ -1,0 +1,18 @@
+# Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps
+UNIT_SRC_format   := lib/format.c lib/strutil.c
+UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
+UNIT_SRC_pmm      := mm/pmm.c
+UNIT_SRC_heap     := mm/heap.c
+UNIT_SRC_lineedit := kernel/lineedit.c kernel/shell_parse.c
+UNIT_SRC_vmx_caps := arch/x86/vmx/vmx_caps.c
+
+UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
+
+$(B)/unit/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/test.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -o $@ tests/unit/test_$*.c tests/unit/harness.c $(UNIT_SRC_$*)
+
+.SECONDEXPANSION:
+$(UNIT_BINS): $$(UNIT_SRC_$$(patsubst test_%,%,$$(notdir $$@)))
