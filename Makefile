@@ -28,7 +28,7 @@ KSRC_C   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
 
-.PHONY: all iso pxe check check-unit check-qemu check-bochs demo clean bench
+.PHONY: all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean
 all: $(B)/monovisor.elf
 
 Q ?= @
@@ -81,7 +81,11 @@ check-bochs: all iso
 check: all iso pxe $(UNIT_BINS)
 	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --qemu --bochs
 
+# The default demo: boot the ISO in Bochs (emulated VMX) with COM1 on this terminal.
+# Ctrl-] quits. `make demo-qemu` boots the same ISO in QEMU (no VMX without KVM).
 demo: all iso
+	scripts/run-bochs --timeout 0
+demo-qemu: all iso
 	scripts/run-qemu --mode cd --timeout 0
 
 clean:

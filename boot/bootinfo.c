@@ -140,7 +140,7 @@ static bool parse_mb1(struct reader *r, uint64_t addr)
         return false;
 
     if (flags & MB1_INFO_MODS) {
-        uint32_t count = rd32(h + 20), maddr = rd32(h + 28);
+        uint32_t count = rd32(h + 20), maddr = rd32(h + 24);
         if (count > MB1_MAX_MODS)
             return fail(bi, "Multiboot1 module count %u is not believable", count);
         const uint8_t *m = count ? r->read(r->ctx, maddr, (size_t)count * MB1_MOD_SIZE) : NULL;

@@ -132,7 +132,7 @@ static int cmd_crash(int argc, char **argv)
     } else if (!strcmp(what, "de")) {
         kprintf("%d\n", 1 / crash_zero);
     } else if (!strcmp(what, "gp")) {
-        wrmsr(0xFFFFFFFF, 0);       /* no such MSR */
+        kprintf("%d\n", *(volatile int *)0x8000000000000000ull);   /* non-canonical */
     } else if (!strcmp(what, "pf")) {
         kprintf("%d\n", *(volatile int *)0xDEAD0000000ull);
     } else if (!strcmp(what, "stack")) {

@@ -338,12 +338,36 @@ class Runner:
         self._result = None     # (code, verdict) once decided by a marker
         self._t0 = None
         self._close_later = []
+        self._last_byte = b"\n"
+        self._stop_why = "interrupted"
 
     # ------------------------------------------------------------ messages
-    def _msg(self, text):
-        nl = "\r\n" if self._tty_saved is not None else "\n"
+    def _end_guest_line(self):
+        """If the echoed guest output stopped mid-line and our stderr shows
+        up in the same place (terminal, or 2>&1), start a new line so our
+        message does not stick to it."""
+        if not self._echo or self._last_byte in (b"\n", b""):
+            return
         try:
-            self.err.write("%s: %s%s" % (self.name, text, nl))
+            so = os.fstat(self.user_out.fileno())
+            se = os.fstat(self.err.fileno())
+            same = os.isatty(self.user_out.fileno()) or (
+                (so.st_dev, so.st_ino) == (se.st_dev, se.st_ino))
+        except (OSError, ValueError, AttributeError):
+            return
+        if same:
+            try:
+                self.user_out.write(b"\r\n")
+                self.user_out.flush()
+            except (OSError, ValueError):
+                pass
+            self._last_byte = b"\n"
+
+    def _msg(self, text):
+        self._end_guest_line()
+        try:
+            # (a raw user tty keeps OPOST/ONLCR, so "\n" is fine there)
+            self.err.write("%s: %s\n" % (self.name, text))
             self.err.flush()
         except (OSError, ValueError):
             pass
@@ -468,6 +492,7 @@ class Runner:
             except (BrokenPipeError, ValueError, OSError):
                 self._echo = False
         self._scan(data)
+        self._last_byte = data[-1:]
 
     def _scan(self, data):
         self._partial += data
@@ -669,19 +694,18 @@ class Runner:
             self._t0 = time.monotonic()
             try:
                 self._spawn()
-            except OSError as e:
+            except (OSError, subprocess.SubprocessError) as e:
                 self._msg("cannot start %s: %s" % (self.cmd[0], e))
                 self.verdict = "emulator-exited"
                 return EXIT_EMU_EXITED
-            self._setup_user_side()
             try:
+                self._setup_user_side()
                 code, verdict = self._loop()
             except KeyboardInterrupt:
                 code, verdict = EXIT_INTERRUPTED, "interrupted"
             except _Stop as s:
                 code, verdict = s.code, "interrupted"
-                self._restore_tty()
-                self._msg(s.why)
+                self._stop_why = s.why
             self._stop_emulator()
             self.verdict = verdict
             self._restore_tty()
@@ -720,7 +744,7 @@ class Runner:
             self._msg("emulator exited on its own with %s before any verdict "
                       "marker (exit 3)" % _fmt_status(self.emu_status))
         elif verdict == "interrupted":
-            self._msg("interrupted (exit %d)" % code)
+            self._msg("%s (exit %d)" % (self._stop_why, code))
 
     def _print_tail(self):
         lines = list(self.tail)

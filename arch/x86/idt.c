@@ -5,6 +5,7 @@
 #include "cpu.h"
 #include "layout.h"
 #include "lib.h"
+#include "serial.h"
 
 #define IDT_GATE_INT64  0xEull
 #define IDT_P           BIT(47)
@@ -81,7 +82,7 @@ void print_stack_trace(uint64_t rbp)
 static void dump_frame(const struct exc_frame *f)
 {
     uint64_t cr2 = read_cr2();
-    kprintf("vector %llu (%s), error code %#llx\n", (unsigned long long)f->vector,
+    kprintf("vector %llu (%s), error code 0x%llx\n", (unsigned long long)f->vector,
             f->vector < NUM_EXCEPTIONS ? exc_names[f->vector] : "interrupt",
             (unsigned long long)f->error_code);
     kprintf("RIP %016llx  CS %04llx  RFLAGS %016llx\n", (unsigned long long)f->rip,
@@ -126,6 +127,7 @@ void exception_dispatch(struct exc_frame *f)
 
 void cpu_halt_forever(void)
 {
+    serial_flush(&com1);
     for (;;) {
         cli();
         hlt();

@@ -27,6 +27,7 @@
 #define MCR_LOOP    0x10
 #define LSR_DR      0x01
 #define LSR_THRE    0x20
+#define LSR_TEMT    0x40
 
 #define UART_CLOCK_DIV_BASE 115200u
 #define TX_SPIN_LIMIT 200000u
@@ -83,6 +84,13 @@ void serial_write(struct serial_port *p, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         serial_putc(p, s[i]);
+}
+
+void serial_flush(struct serial_port *p)
+{
+    for (unsigned i = 0; p->present && i < TX_SPIN_LIMIT; i++)
+        if (inb(p->base + UART_LSR) & LSR_TEMT)
+            return;
 }
 
 int serial_getc(struct serial_port *p)

@@ -16,5 +16,7 @@ extern struct serial_port com1, com2;
 bool serial_init(struct serial_port *p, uint16_t base, uint32_t baud);
 void serial_putc(struct serial_port *p, char c);
 void serial_write(struct serial_port *p, const char *s, size_t n);
+/* Waits until the transmitter is empty: before halting, so the last line is not lost. */
+void serial_flush(struct serial_port *p);
 int serial_getc(struct serial_port *p);   /* -1 when nothing received */
 #endif

@@ -37,7 +37,7 @@ static void mb1_build(void)
     w32(MB1 + 16, 0x11000);             /* cmdline */
     wstr(0x11000, "monovisor.elf console=com1");
     w32(MB1 + 20, 2);                   /* mods_count */
-    w32(MB1 + 28, 0x12000);             /* mods_addr */
+    w32(MB1 + 24, 0x12000);             /* mods_addr */
     w32(0x12000, 0x400000); w32(0x12004, 0x401000); w32(0x12008, 0x11100); w32(0x1200c, 0);
     w32(0x12010, 0x402000); w32(0x12014, 0x402010); w32(0x12018, 0); w32(0x1201c, 0);
     wstr(0x11100, "guest.elf name=a");
@@ -99,7 +99,7 @@ TEST(mb1_malformed)
     CHECK(strstr(bi.err, "module count") != NULL);
 
     mb1_build();
-    w32(MB1 + 28, 0xFFFFFFF0);           /* module list outside memory */
+    w32(MB1 + 24, 0xFFFFFFF0);           /* module list outside memory */
     CHECK(!bootinfo_parse(&bi, MB1_BOOT_MAGIC, MB1, rd, NULL));
     CHECK(strstr(bi.err, "module list") != NULL);
 

@@ -1,0 +1,131 @@
+"""Boots the real image in QEMU TCG (no VMX) through every boot path and drives the shell."""
+import os, re
+from harness import Guest, test, check, boot_to_prompt, halt, log_path, LOGDIR
+
+NO_VMX = r"monovisor: VMX not available on this CPU"
+
+
+def log(name):
+    return log_path("qemu-" + name)     # also creates LOGDIR
+
+
+@test("qemu")
+def kernel_boot_and_shell():
+    """QEMU -kernel (Multiboot1), two modules, the whole shell."""
+    os.makedirs(LOGDIR, exist_ok=True)
+    m1 = os.path.join(LOGDIR, "mod-a.bin")
+    m2 = os.path.join(LOGDIR, "mod-b.bin")
+    with open(m1, "wb") as f:
+        f.write(b"A" * 5000)
+    with open(m2, "wb") as f:
+        f.write(b"B" * 123)
+    with Guest("run-qemu", "--mode", "kernel", "--append", "console=com1 answer=42",
+               "--initrd", f"{m1} name=first mem=64M", "--initrd", m2,
+               timeout=60, log=log("kernel")) as g:
+        boot_to_prompt(g, r"qemu \(Multiboot1\)", NO_VMX)
+        check("command line: " in g.buf and "answer=42" in g.buf, "command line not shown", g)
+
+        out = g.command("help")
+        for cmd in ("help", "info", "mem", "modules", "reboot", "halt"):
+            check(re.search(rf"^\s+{cmd}\b", out, re.M), f"help does not list '{cmd}':\n{out}")
+
+        out = g.command("info")
+        check(re.search(r"cpu: \S+ .*family 0x[0-9a-f]+ model", out), f"info lacks CPU line:\n{out}")
+        m = re.search(r"tsc: (\d+) Hz", out)
+        check(m and int(m.group(1)) > 100_000_000, f"TSC rate missing or absurd:\n{out}")
+        check("VMX: not present" in out, f"info should report no VMX under TCG:\n{out}")
+
+        out = g.command("mem")
+        check(re.search(r"memory map \(Multiboot1, \d+ entries\)", out), f"mem lacks map:\n{out}")
+        check(re.search(r"0000000000100000-\S+ +\d+ KiB  available", out), f"no RAM at 1 MiB:\n{out}")
+        m = re.search(r"free pages: (\d+) \((\d+) MiB\) of (\d+) usable", out)
+        check(m and 400 <= int(m.group(2)) <= 512, f"free pages wrong for 512 MiB:\n{out}")
+
+        out = g.command("modules")
+        check("2 modules" in out, f"expected 2 modules:\n{out}")
+        check(re.search(r"0: 0x[0-9a-f]+-0x[0-9a-f]+ 5000 bytes .*name=first mem=64M", out),
+              f"module 0 wrong:\n{out}")
+        check(re.search(r"1: 0x[0-9a-f]+-0x[0-9a-f]+ 123 bytes", out), f"module 1 wrong:\n{out}")
+
+        out = g.command("frobnicate now")
+        check("error: unknown command 'frobnicate'" in out, f"unknown command not refused:\n{out}")
+        check(out.count("\n") <= 2, f"unknown command should give one line:\n{out}")
+
+        out = g.command("hxx\x7f\x7felp")        # line editing: two DELs
+        check("commands:" in out, f"backspace editing failed:\n{out}")
+        out = g.command("")
+        check(out.strip() == "", f"empty line should print nothing:\n{out}")
+
+        g.send("reboot\r")
+        g.expect(r"monovisor: rebooting")
+        boot_to_prompt(g, r"qemu \(Multiboot1\)", NO_VMX)  # the machine really reset and booted again
+        halt(g)
+
+
+def simple_boot(mode, loader_rx, *extra):
+    with Guest("run-qemu", "--mode", mode, *extra, timeout=120, log=log(mode)) as g:
+        boot_to_prompt(g, loader_rx, NO_VMX, timeout=110)
+        out = g.command("info")
+        check("VMX: not present" in out, f"info should report no VMX:\n{out}")
+        halt(g)
+
+
+@test("qemu")
+def iso_cd_boot():
+    simple_boot("cd", r"GRUB \S+ \(Multiboot2\)")
+
+
+@test("qemu")
+def iso_usb_stick_boot():
+    simple_boot("usb", r"GRUB \S+ \(Multiboot2\)")
+
+
+@test("qemu")
+def uefi_boot():
+    with Guest("run-qemu", "--mode", "uefi", timeout=120, log=log("uefi")) as g:
+        boot_to_prompt(g, r"GRUB \S+ \(Multiboot2\)", NO_VMX, timeout=110)
+        out = g.command("mem")
+        check("Multiboot2" in out and "available" in out, f"UEFI memory map missing:\n{out}")
+        halt(g)
+
+
+@test("qemu")
+def pxe_boot():
+    simple_boot("pxe", r"iPXE \S+ \(Multiboot1\)")
+
+
+def crash(kind, *expect):
+    with Guest("run-qemu", "--mode", "kernel", timeout=60, log=log(f"crash-{kind}")) as g:
+        boot_to_prompt(g, r"qemu", NO_VMX)
+        g.send(f"crash {kind}\r")
+        start = g.expect(r"monovisor: PANIC: CPU exception in the VMM").start()
+        g.expect(r"monovisor: system halted")
+        rc = g.wait(30)
+        dump = g.output_since(start)
+        for rx in (*expect, r"RIP [0-9a-f]{16}  CS 0008", r"RSP [0-9a-f]{16}",
+                   r"RAX [0-9a-f]{16} RBX", r"R15 [0-9a-f]{16}",
+                   r"CR0 [0-9a-f]{16} CR2 [0-9a-f]{16} CR3", r"stack trace",
+                   r"#0  0x[0-9a-f]+"):
+            check(re.search(rx, dump), f"dump lacks /{rx}/:\n{dump}")
+        check(rc == 1, f"a VMM panic must give verdict 1, got {rc}", g)
+
+
+@test("qemu")
+def vmm_fault_invalid_opcode_dumps():
+    crash("ud", r"vector 6 \(#UD invalid opcode\)")
+
+
+@test("qemu")
+def vmm_fault_page_fault_dumps_cr2():
+    crash("pf", r"vector 14 \(#PF page fault\), error code 0x0", r"CR2 00000dead0000000")
+
+
+@test("qemu")
+def vmm_stack_overflow_hits_guard_page():
+    crash("stack", r"vector 8 \(#DF double fault\)",
+          r"cause: VMM stack overflow \(hit the guard page below the boot stack\)")
+
+
+@test("qemu")
+def vmm_fault_bogus_msr_is_gp():
+    crash("gp", r"vector 13 \(#GP general protection\), error code 0x0")
