@@ -23,13 +23,17 @@ KCFLAGS := $(filter-out -mcmodel=kernel,$(KCFLAGS)) -mcmodel=small
 KLDFLAGS := $(shell $(LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments) -nostdlib -static -z max-page-size=0x1000 -T boot/linker.ld --build-id=sha1
 
 # Kernel sources: every .c/.asm under these directories goes into the image.
-KDIRS := boot arch/x86 arch/x86/vmx mm dev sched trace lib kernel
+KDIRS := boot arch/x86 arch/x86/vmx mm dev sched trace lib kernel vm
 KSRC_C   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
 
-.PHONY: all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean
+
+.PHONY: guests-iso all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean
 all: $(B)/monovisor.elf
+
+# Test guests (build/guests/*.elf): defined here so later rules can depend on them.
+-include tests/guests/guests.mk
 
 Q ?= @
 $(B)/k/%.o: %.c
@@ -64,6 +68,12 @@ $(B)/pxe/boot.ipxe: $(B)/monovisor.elf boot/boot.ipxe
 	cp boot/boot.ipxe $@
 pxe: $(B)/pxe/boot.ipxe
 
+# An ISO with every test guest as its own VM (tests/integration/test_nested.py boots it in Bochs).
+GUEST_VM_MEM ?= 16M
+$(B)/guests.iso: $(B)/monovisor.elf $(GUEST_ELFS) scripts/mkiso
+	$(PYTHON) scripts/mkiso -o $@ $(foreach g,$(GUESTS),--module "$(B)/guests/$(g).elf vm=$(g) mem=$(GUEST_VM_MEM)")
+guests-iso: $(B)/guests.iso
+
 # ---- tests ------------------------------------------------------------------------------------
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I. \
 	-DMONOVISOR_HOST_TEST=1 -DMONOVISOR_DEBUG=1 -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -75,10 +85,10 @@ check-unit: $(UNIT_BINS)
 check-qemu: all iso pxe
 	@$(PYTHON) tests/run-tests --qemu
 
-check-bochs: all iso
+check-bochs: all iso guests-iso
 	@$(PYTHON) tests/run-tests --bochs
 
-check: all iso pxe $(UNIT_BINS)
+check: all iso pxe guests-iso $(UNIT_BINS)
 	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --qemu --bochs
 
 # The default demo: boot the ISO in Bochs (emulated VMX) with COM1 on this terminal.

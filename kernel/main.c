@@ -12,6 +12,8 @@
 #include "arch/x86/platform.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/vmx/vmx_caps.h"
+#include "arch/x86/vmx/vmx.h"
+#include "vm/vm.h"
 
 struct boot_info boot_info;
 
@@ -78,6 +80,16 @@ void kmain(uint32_t magic, uint32_t info)
 
     vmx_caps_init();
     report_vmx();
+    if (host_vmx_caps.vmx) {
+        const char *why = vmx_enable();
+        if (why)
+            kprintf("monovisor: VMX not enabled: %s\n", why);
+        else
+            kprintf("monovisor: VMX enabled (VMXON)\n");
+    }
+    vms_create_from_modules();
+    if (vmx_enabled())
+        vms_autostart();
     kprintf("monovisor: ready\n");
     shell_run();
 }

@@ -1,11 +1,15 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices
 UNIT_SRC_format   := lib/format.c lib/strutil.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
 UNIT_SRC_heap     := mm/heap.c
 UNIT_SRC_lineedit := kernel/lineedit.c kernel/shell_parse.c
 UNIT_SRC_vmx_caps := arch/x86/vmx/vmx_caps.c
+UNIT_SRC_vmconfig := vm/vmconfig.c lib/format.c lib/strutil.c
+UNIT_SRC_guest_mem := mm/guest_mem.c
+UNIT_SRC_mbguest  := vm/mbguest.c mm/guest_mem.c lib/format.c lib/strutil.c
+UNIT_SRC_devices  := dev/ioport.c dev/fw_cfg.c
 
 UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
 

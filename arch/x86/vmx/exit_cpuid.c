@@ -1,0 +1,100 @@
+/* CPUID: the host's values, minus what monovisor does not virtualise (VMX, SMX, MONITOR,
+ * PCID, x2APIC, XSAVE/AVX, PMU, SMEP/SMAP...), plus the hypervisor bit and leaf. */
+#include "exit.h"
+#include "vmx.h"
+#include "vmx_caps.h"
+#include "arch/x86/cpu.h"
+#include "lib.h"
+
+#define LEAF_HV_BASE        0x40000000u
+#define LEAF_HV_FEATURES    0x40000001u
+#define LEAF_HV_LAST        0x400000FFu
+#define HV_INTERFACE_VERSION 1u
+#define LEAF_FEATURES       1u
+#define LEAF_MONITOR        5u
+#define LEAF_THERMAL        6u
+#define LEAF_EXT_FEATURES   7u
+#define LEAF_PMU            0xAu
+#define LEAF_XSAVE          0xDu
+#define LEAF_EXT_INFO       0x80000001u
+
+#define L1_ECX_MONITOR      BIT(3)
+#define L1_ECX_DS_CPL       BIT(4)
+#define L1_ECX_EST          BIT(7)
+#define L1_ECX_TM2          BIT(8)
+#define L1_ECX_PDCM         BIT(15)
+#define L1_ECX_PCID         BIT(17)
+#define L1_ECX_X2APIC       BIT(21)
+#define L1_ECX_TSC_DEADLINE BIT(24)
+#define L1_ECX_XSAVE        BIT(26)
+#define L1_ECX_OSXSAVE      BIT(27)
+#define L1_ECX_AVX          BIT(28)
+#define L1_ECX_HIDDEN       (CPUID1_ECX_VMX | CPUID1_ECX_SMX | L1_ECX_MONITOR | L1_ECX_DS_CPL | \
+                             L1_ECX_EST | L1_ECX_TM2 | L1_ECX_PDCM | L1_ECX_PCID | L1_ECX_X2APIC | \
+                             L1_ECX_TSC_DEADLINE | L1_ECX_XSAVE | L1_ECX_OSXSAVE | L1_ECX_AVX)
+#define L1_EDX_ACPI         BIT(22)
+#define L1_EDX_HTT          BIT(28)
+#define L1_EDX_TM           BIT(29)
+#define L1_EDX_PBE          BIT(31)
+#define L1_EDX_DS           BIT(21)
+#define L1_EDX_HIDDEN       (L1_EDX_ACPI | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE | L1_EDX_DS)
+#define L1_EBX_BRAND_CLFLUSH 0x0000FFFFu    /* keep brand index and CLFLUSH size; APIC id 0, 1 CPU */
+#define L1_EBX_ONE_LOGICAL  (1u << 16)
+/* Leaf 7 EBX: instruction-set extensions that need no OS or VMM support. */
+#define L7_EBX_BMI1         BIT(3)
+#define L7_EBX_BMI2         BIT(8)
+#define L7_EBX_ERMS         BIT(9)
+#define L7_EBX_ADX          BIT(19)
+#define L7_EBX_ALLOWED      (L7_EBX_BMI1 | L7_EBX_BMI2 | L7_EBX_ERMS | L7_EBX_ADX)
+#define EXT_EDX_RDTSCP      BIT(27)
+
+/* "monovisor" split over EBX, ECX, EDX, NUL-padded. */
+static const char hv_signature[12] = "monovisor";
+
+enum vcpu_action exit_cpuid(struct vcpu *v)
+{
+    uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    if (leaf >= LEAF_HV_BASE && leaf <= LEAF_HV_LAST) {
+        if (leaf == LEAF_HV_BASE) {
+            a = LEAF_HV_FEATURES;
+            memcpy(&b, hv_signature, 4);
+            memcpy(&c, hv_signature + 4, 4);
+            memcpy(&d, hv_signature + 8, 4);
+        } else if (leaf == LEAF_HV_FEATURES) {
+            a = HV_INTERFACE_VERSION;
+        }
+    } else {
+        cpuid(leaf, sub, &a, &b, &c, &d);
+        switch (leaf) {
+        case LEAF_FEATURES:
+            b = (b & L1_EBX_BRAND_CLFLUSH) | L1_EBX_ONE_LOGICAL;
+            c = (c & ~L1_ECX_HIDDEN) | CPUID1_ECX_HYPERVISOR;
+            d &= ~L1_EDX_HIDDEN;
+            break;
+        case LEAF_EXT_FEATURES:
+            b = sub == 0 ? b & L7_EBX_ALLOWED : 0;
+            a = c = d = 0;
+            break;
+        case LEAF_MONITOR:
+        case LEAF_THERMAL:
+        case LEAF_PMU:
+        case LEAF_XSAVE:
+            a = b = c = d = 0;
+            break;
+        case LEAF_EXT_INFO:
+            if (!(vmread(VMCS_PROC_CTLS) & PROC_SECONDARY_CONTROLS) ||
+                !(vmread(VMCS_PROC_CTLS2) & PROC2_ENABLE_RDTSCP))
+                d &= ~EXT_EDX_RDTSCP;
+            break;
+        default:
+            break;
+        }
+    }
+    v->regs.rax = a;
+    v->regs.rbx = b;
+    v->regs.rcx = c;
+    v->regs.rdx = d;
+    vcpu_skip_instruction(v);
+    return VCPU_RESUME;
+}

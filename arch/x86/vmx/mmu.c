@@ -1,0 +1,243 @@
+/* Shadow paging. The shadow tables are a virtual TLB: they only ever hold translations the
+ * guest's own tables allow; INVLPG drops one, a CR3 write or paging-mode change drops all.
+ * That is the architectural TLB contract, so guests that follow it see exact behaviour, and
+ * no guest page-table page needs write protection. Any fault on a page the shadow does not
+ * (yet) map re-walks the guest tables: a translation the guest added or upgraded since is
+ * picked up, a real guest fault is reflected with the guest's error code and CR2. A clean page
+ * is mapped read-only until the guest writes it, so that first write faults and sets the
+ * guest's dirty bit exactly as hardware would. */
+#include "mmu.h"
+#include "vmx.h"
+#include "vmx_caps.h"
+#include "vm/vm.h"
+#include "mm/memory.h"
+#include "arch/x86/exception.h"
+#include "layout.h"
+#include "lib.h"
+
+#define LOW_4G (1ull << 32)
+#define CPUID_ADDR_SIZES 0x80000008u
+
+static unsigned maxphyaddr;
+
+static uint64_t shadow_alloc(void *ctx)
+{
+    uint64_t pa = pmm_alloc(&host_pmm);
+    if (pa)
+        memset(phys_to_virt(pa), 0, PAGE_SIZE);
+    return pa;
+}
+static void shadow_free(void *ctx, uint64_t hpa) { pmm_free(&host_pmm, hpa); }
+static void *shadow_ptr(void *ctx, uint64_t hpa) { return phys_to_virt(hpa); }
+static const struct shadow_ops shadow_host_ops = { shadow_alloc, shadow_free, shadow_ptr, NULL };
+
+static bool read_pte(void *ctx, uint64_t gpa, uint64_t *val)
+{
+    struct vcpu *v = ctx;
+    return gmem_read(&v->vm->mem, gpa, val, sizeof(*val));
+}
+
+static bool write_pte(void *ctx, uint64_t gpa, uint64_t val)
+{
+    struct vcpu *v = ctx;
+    return gmem_write(&v->vm->mem, gpa, &val, sizeof(val));
+}
+
+const char *gpt_mode_name(enum gpt_mode m)
+{
+    switch (m) {
+    case GPT_MODE_NONE: return "paging off";
+    case GPT_MODE_32: return "32-bit";
+    case GPT_MODE_PAE: return "PAE";
+    case GPT_MODE_LONG: return "4-level";
+    }
+    return "?";
+}
+
+unsigned vcpu_cpl(void)
+{
+    return (vmread(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
+}
+
+bool mmu_init(struct vcpu *v, char *err, size_t errlen)
+{
+    if (!maxphyaddr) {
+        uint32_t a, b, c, d;
+        cpuid(CPUID_ADDR_SIZES, 0, &a, &b, &c, &d);
+        maxphyaddr = a & 0xFF;
+        if (!maxphyaddr)
+            maxphyaddr = 36;
+    }
+    if (shadow_init(&v->shadow, SHADOW_PAE, &shadow_host_ops) != 0) {
+        ksnprintf(err, errlen, "out of memory for shadow page tables");
+        return false;
+    }
+    if (v->shadow.root_hpa >= LOW_4G) {
+        ksnprintf(err, errlen, "PAE shadow root above 4 GiB");
+        return false;
+    }
+    mmu_update_mode(v);
+    return true;
+}
+
+void mmu_destroy(struct vcpu *v)
+{
+    shadow_destroy(&v->shadow);
+}
+
+void mmu_update_mode(struct vcpu *v)
+{
+    const struct vmx_caps *c = &host_vmx_caps;
+    bool pg = v->cr0 & CR0_PG;
+    if (pg && (v->efer & EFER_LME))
+        v->efer |= EFER_LMA;
+    else
+        v->efer &= ~EFER_LMA;
+    bool lma = v->efer & EFER_LMA;
+    v->mode = !pg ? GPT_MODE_NONE : lma ? GPT_MODE_LONG : (v->cr4 & CR4_PAE) ? GPT_MODE_PAE : GPT_MODE_32;
+
+    enum shadow_fmt fmt = lma ? SHADOW_LONG : SHADOW_PAE;
+    if (fmt != v->shadow.fmt) {
+        shadow_destroy(&v->shadow);
+        if (shadow_init(&v->shadow, fmt, &shadow_host_ops) != 0)
+            panic("out of memory for a shadow root");
+    } else {
+        shadow_flush(&v->shadow);
+    }
+    v->shadow_flushes++;
+
+    /* The CPU really runs with paging (PAE or 4-level) on: the shadow is what it walks. */
+    uint64_t cr0 = ((v->cr0 & ~(CR0_CD | CR0_NW)) | CR0_PE | CR0_PG | CR0_NE | CR0_WP | c->cr0_fixed0) & c->cr0_fixed1;
+    uint64_t cr4 = ((v->cr4 & CR4_PASSTHROUGH) | CR4_PAE | CR4_VMXE | c->cr4_fixed0) & c->cr4_fixed1;
+    uint64_t efer = v->efer & (EFER_SCE | EFER_NXE | EFER_LME | EFER_LMA);
+    vmwrite(VMCS_GUEST_CR0, cr0);
+    vmwrite(VMCS_CR0_READ_SHADOW, v->cr0);
+    vmwrite(VMCS_GUEST_CR4, cr4);
+    vmwrite(VMCS_CR4_READ_SHADOW, v->cr4);
+    vmwrite(VMCS_GUEST_IA32_EFER, efer);
+    vmwrite(VMCS_GUEST_CR3, v->shadow.root_hpa);
+    uint64_t entry = vmread(VMCS_ENTRY_CTLS);
+    vmwrite(VMCS_ENTRY_CTLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~(uint64_t)ENTRY_IA32E_MODE_GUEST);
+}
+
+void mmu_set_cr3(struct vcpu *v, uint64_t cr3)
+{
+    v->cr3 = cr3;
+    shadow_flush(&v->shadow);
+    v->shadow_flushes++;
+    vmwrite(VMCS_GUEST_CR3, v->shadow.root_hpa);
+}
+
+void mmu_invlpg(struct vcpu *v, uint64_t gva)
+{
+    shadow_invlpg(&v->shadow, gva);
+}
+
+static void walk_ctx(struct vcpu *v, struct gpt_ctx *c)
+{
+    *c = (struct gpt_ctx){
+        .mode = v->mode, .cr3 = v->cr3, .cr0_wp = v->cr0 & CR0_WP, .cr4_pse = v->cr4 & CR4_PSE,
+        .efer_nxe = v->efer & EFER_NXE, .cr4_smep = false, .maxphyaddr = maxphyaddr,
+        .read_pte = read_pte, .write_pte = write_pte, .ctx = v,
+    };
+}
+
+static void inject_pf(struct vcpu *v, uint64_t gva, uint32_t pfec)
+{
+    v->regs.cr2 = gva;
+    v->guest_pf_injected++;
+    vcpu_inject_exception(v, EXC_PF, true, pfec);
+}
+
+enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
+{
+    unsigned access = pfec & (GPT_ACC_WRITE | GPT_ACC_USER | GPT_ACC_FETCH);
+    struct gpt_ctx c;
+    struct gpt_walk w;
+    walk_ctx(v, &c);
+    enum gpt_result r = gpt_walk(&c, gva, access, true, &w);
+    if (r == GPT_FAULT) {
+        inject_pf(v, gva, w.pfec);
+        return VCPU_RESUME;
+    }
+    if (r == GPT_NONCANONICAL) {
+        vcpu_inject_gp0(v);
+        return VCPU_RESUME;
+    }
+    if (r == GPT_BAD_GPA)
+        return vcpu_fail(v, "guest page table at guest-physical %#llx lies outside the VM's memory",
+                         (unsigned long long)w.bad_gpa);
+    uint64_t hpa = gmem_hpa(&v->vm->mem, w.gpa & ~(PAGE_SIZE - 1));
+    if (hpa == GPA_INVALID)
+        return vcpu_fail(v, "access to guest-physical %#llx (linear %#llx), outside the VM's %llu MiB",
+                         (unsigned long long)w.gpa, (unsigned long long)gva,
+                         (unsigned long long)(v->vm->mem.size >> 20));
+    bool write = access & GPT_ACC_WRITE;
+    /* Read-only until the first write, so that write sets the guest's dirty bit. A supervisor
+     * write the guest allows to a read-only page (CR0.WP=0) gets a supervisor-only mapping,
+     * so user accesses through it still fault and are re-checked. */
+    bool writable = w.writable ? write || w.dirty : write;
+    bool user = w.user && !(write && !w.writable);
+    v->shadow_faults++;
+    if (shadow_map(&v->shadow, gva & ~(PAGE_SIZE - 1), hpa, writable, user, w.nx) != 0) {
+        shadow_flush(&v->shadow);
+        v->shadow_flushes++;
+        if (shadow_map(&v->shadow, gva & ~(PAGE_SIZE - 1), hpa, writable, user, w.nx) != 0)
+            return vcpu_fail(v, "out of memory for shadow page tables");
+    }
+    return VCPU_RESUME;
+}
+
+/* Translates one page of a guest-virtual access for the VMM; false after queueing #PF. */
+static bool translate(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
+{
+    struct gpt_ctx c;
+    struct gpt_walk w;
+    walk_ctx(v, &c);
+    unsigned access = (write ? GPT_ACC_WRITE : 0) | (vcpu_cpl() == 3 ? GPT_ACC_USER : 0);
+    enum gpt_result r = gpt_walk(&c, gva, access, true, &w);
+    if (r == GPT_FAULT) {
+        inject_pf(v, gva, w.pfec);
+        return false;
+    }
+    if (r == GPT_NONCANONICAL) {
+        vcpu_inject_gp0(v);
+        return false;
+    }
+    if (r == GPT_BAD_GPA) {
+        vcpu_fail(v, "guest page table at %#llx outside the VM's memory", (unsigned long long)w.bad_gpa);
+        return false;
+    }
+    *gpa = w.gpa;
+    return true;
+}
+
+static bool access_gva(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool write)
+{
+    uint8_t *b = buf;
+    while (len) {
+        uint64_t gpa;
+        size_t n = MIN(len, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
+        if (!translate(v, gva, write, &gpa))
+            return false;
+        bool ok = write ? gmem_write(&v->vm->mem, gpa, b, n) : gmem_read(&v->vm->mem, gpa, b, n);
+        if (!ok) {
+            vcpu_fail(v, "access to guest-physical %#llx, outside the VM's memory", (unsigned long long)gpa);
+            return false;
+        }
+        gva += n;
+        b += n;
+        len -= n;
+    }
+    return true;
+}
+
+bool mmu_read_gva(struct vcpu *v, uint64_t gva, void *buf, size_t len)
+{
+    return access_gva(v, gva, buf, len, false);
+}
+
+bool mmu_write_gva(struct vcpu *v, uint64_t gva, const void *buf, size_t len)
+{
+    return access_gva(v, gva, (void *)buf, len, true);
+}

@@ -1,0 +1,96 @@
+/* A virtual CPU: its VMCS, the guest registers the VMCS does not hold, the guest-visible
+ * control registers (the VMCS holds the values the CPU really uses), MSRs, pending events,
+ * the MMU and per-exit-reason statistics. */
+#ifndef MV_VCPU_H
+#define MV_VCPU_H
+#include "compiler.h"
+#include "vmcs.h"
+#include "mm/gpt.h"
+#include "mm/shadow.h"
+
+struct vm;
+
+/* Layout shared with include/vcpu_regs.inc. */
+struct vcpu_regs {
+    uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t cr2;
+    uint64_t entry_tsc, exit_tsc;
+};
+STATIC_ASSERT(__builtin_offsetof(struct vcpu_regs, cr2) == 128, "vcpu_regs.inc REGS_CR2");
+STATIC_ASSERT(__builtin_offsetof(struct vcpu_regs, exit_tsc) == 144, "vcpu_regs.inc REGS_EXIT_TSC");
+
+/* GPR index as VM-exit qualifications encode it (0 = RAX ... 15 = R15; 4 = RSP lives in VMCS). */
+#define GPR_RSP 4
+
+struct pending_event {
+    bool valid;
+    uint8_t vector;
+    uint8_t type;                   /* INTR_TYPE_* */
+    bool has_error;
+    uint32_t error;
+    uint32_t instr_len;             /* for software interrupts/exceptions */
+};
+
+struct exit_stat {
+    uint64_t count, cycles, min, max;
+};
+
+#define VCPU_MTRR_VAR_PAIRS 8
+#define VCPU_MTRR_FIXED     11
+
+struct vcpu_msrs {
+    uint64_t pat, star, lstar, cstar, fmask, kernel_gs_base, tsc_aux, misc_enable;
+    uint64_t apic_base, mtrr_def_type, mtrr_fixed[VCPU_MTRR_FIXED], mtrr_var[2 * VCPU_MTRR_VAR_PAIRS];
+};
+
+struct vcpu {
+    struct vcpu_regs regs;
+    struct vm *vm;
+    uint64_t vmcs_pa;
+    bool launched;
+
+    /* The guest's view of its control state. */
+    uint64_t cr0, cr3, cr4, cr8, efer, xcr0;
+    uint64_t dr[4], dr6;
+    struct vcpu_msrs msr;
+    uint64_t tsc_offset;
+
+    /* Interrupt/exception delivery. */
+    struct pending_event pending;   /* injected at the next VM entry */
+    int pending_irq;                /* external interrupt vector waiting for a window, or -1 */
+
+    /* MMU state: the paging mode the guest is in, and what the CPU walks instead. */
+    enum gpt_mode mode;
+    struct shadow shadow;
+    uint64_t shadow_faults, shadow_flushes, guest_pf_injected;
+
+    /* Exit bookkeeping. */
+    uint32_t exit_reason;
+    uint64_t exit_qual;
+    uint64_t exits;
+    struct exit_stat stats[EXIT_REASON_MAX];
+    uint64_t unknown_msr_count;
+    uint32_t last_unknown_msr;
+};
+
+enum vcpu_action { VCPU_RESUME, VCPU_STOP };
+
+/* Creates the VMCS and sets the guest up in 32-bit protected mode, paging off. */
+bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen);
+void vcpu_destroy(struct vcpu *v);
+/* Runs the guest until it stops (exit port, triple fault, fatal error, halt with nothing
+ * that can wake it). */
+void vcpu_run(struct vcpu *v);
+
+/* Helpers for exit handlers. */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned idx);
+void vcpu_set_gpr(struct vcpu *v, unsigned idx, uint64_t val);
+void vcpu_skip_instruction(struct vcpu *v);
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+void vcpu_inject_ud(struct vcpu *v);
+void vcpu_inject_gp0(struct vcpu *v);
+void vcpu_dump(struct vcpu *v);
+/* Ends the VM with a reason (printed, kept for `vms`); returns VCPU_STOP for handlers. */
+enum vcpu_action vcpu_fail(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
+#endif

@@ -1,0 +1,57 @@
+#include "ioport.h"
+#include "lib.h"
+
+void ioport_init(struct ioport_table *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+bool ioport_register(struct ioport_table *t, uint16_t base, uint16_t count,
+                     const struct ioport_ops *ops, void *dev)
+{
+    if (!count || t->ndevs == IOPORT_MAX_DEVS || (uint32_t)base + count > IOPORT_COUNT)
+        return false;
+    for (uint32_t p = base; p < (uint32_t)base + count; p++)
+        if (t->owner[p])
+            return false;
+    t->devs[t->ndevs] = (struct ioport_dev){ ops, dev, base, count };
+    t->ndevs++;
+    for (uint32_t p = base; p < (uint32_t)base + count; p++)
+        t->owner[p] = (uint8_t)t->ndevs;
+    return true;
+}
+
+static uint32_t size_mask(unsigned size)
+{
+    return size >= 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+}
+
+uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size)
+{
+    unsigned o = t->owner[port];
+    if (!o || !t->devs[o - 1].ops->in) {
+        t->unowned_reads++;
+        t->last_unowned = port;
+        return size_mask(size);
+    }
+    const struct ioport_dev *d = &t->devs[o - 1];
+    return d->ops->in(d->dev, port, size) & size_mask(size);
+}
+
+void ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val)
+{
+    unsigned o = t->owner[port];
+    if (!o || !t->devs[o - 1].ops->out) {
+        t->unowned_writes++;
+        t->last_unowned = port;
+        return;
+    }
+    const struct ioport_dev *d = &t->devs[o - 1];
+    d->ops->out(d->dev, port, size, val & size_mask(size));
+}
+
+const char *ioport_owner_name(const struct ioport_table *t, uint16_t port)
+{
+    unsigned o = t->owner[port];
+    return o ? t->devs[o - 1].ops->name : "none";
+}

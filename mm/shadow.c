@@ -1,0 +1,283 @@
+/* Shadow page tables; see shadow.h. Tables are levels 0 (root) .. nlevels-1 (page tables);
+ * an entry at level i covers 2^level_shift(i) bytes of guest-virtual space. */
+#include "shadow.h"
+#include "arch/x86/paging.h"
+#include "lib.h"
+
+#define PAGE_BYTES    4096u
+#define PAGE_4K       (1ull << 12)
+#define PAGE_2M       (1ull << 21)
+#define PAGE_4M       (1ull << 22)
+#define PAGE_1G       (1ull << 30)
+#define LEAF_SHIFT    12
+#define SHIFT_2M      21            /* entries of this level cover 2 MiB (PDEs) */
+#define SHIFT_1G      30            /* ... and of this one 1 GiB (PDPTEs) */
+#define IDX_BITS      9
+#define ENTRIES       (1u << IDX_BITS)
+#define LONG_LEVELS   4
+#define PAE_LEVELS    3
+#define MAX_LEVELS    LONG_LEVELS
+#define PAE_ROOT_ENTRIES 4
+
+#define PAE_VA_LIMIT  (1ull << 32)
+#define LONG_VA_BITS  48
+#define LONG_VA_MASK  ((1ull << LONG_VA_BITS) - 1)
+#define HPA_LIMIT     (1ull << 52)
+
+/* Upper levels grant everything, so the leaf alone decides. A (and D on writable leaves) is
+ * preset so the CPU never has to write it back into the shadow. */
+#define TABLE_FLAGS    (PTE_P | PTE_W | PTE_U | PTE_A)
+#define PAE_ROOT_FLAGS PTE_P        /* PAE PDPTEs: bits 1, 2 and 5..8 are reserved */
+
+/* Guest large-page marks: software bits 10:9 of an upper-level entry (ignored by the CPU,
+ * present or not) say that pieces of a guest page of that size were mapped below it. */
+#define MARK_SHIFT 9
+#define MARK_MASK  (3ull << MARK_SHIFT)
+enum { MARK_NONE, MARK_2M, MARK_4M, MARK_1G, MARK_CODES };
+static const uint64_t mark_size[MARK_CODES] = { PAGE_4K, PAGE_2M, PAGE_4M, PAGE_1G };
+
+static unsigned nlevels(const struct shadow *s)
+{
+    return s->fmt == SHADOW_LONG ? LONG_LEVELS : PAE_LEVELS;
+}
+
+static unsigned level_shift(const struct shadow *s, unsigned i)
+{
+    return LEAF_SHIFT + IDX_BITS * (nlevels(s) - 1 - i);
+}
+
+static unsigned index_at(const struct shadow *s, unsigned i, uint64_t gva)
+{
+    return (gva >> level_shift(s, i)) & (ENTRIES - 1);
+}
+
+static uint64_t *table_ptr(const struct shadow *s, uint64_t hpa)
+{
+    return s->ops.hpa_to_ptr(s->ops.ctx, hpa);
+}
+
+static bool gva_ok(const struct shadow *s, uint64_t gva)
+{
+    if (s->fmt == SHADOW_PAE)
+        return gva < PAE_VA_LIMIT;
+    uint64_t top = gva >> (LONG_VA_BITS - 1);
+    return top == 0 || top == (~0ull >> (LONG_VA_BITS - 1));
+}
+
+static uint64_t table_flags(const struct shadow *s, unsigned i)
+{
+    return s->fmt == SHADOW_PAE && i == 0 ? PAE_ROOT_FLAGS : TABLE_FLAGS;
+}
+
+static uint64_t alloc_table(struct shadow *s)
+{
+    uint64_t hpa = s->ops.alloc_page(s->ops.ctx);
+    if (!hpa)
+        return 0;
+    /* Never trust a page to be clean: a stale entry would map host memory into the guest. */
+    memset(table_ptr(s, hpa), 0, PAGE_BYTES);
+    s->pages_in_use++;
+    return hpa;
+}
+
+static void free_table_page(struct shadow *s, uint64_t hpa)
+{
+    s->ops.free_page(s->ops.ctx, hpa);
+    s->pages_in_use--;
+}
+
+/* Frees the level-i table at hpa and every table below it. */
+static void free_tree(struct shadow *s, uint64_t hpa, unsigned i)
+{
+    if (i + 1 < nlevels(s)) {
+        uint64_t *t = table_ptr(s, hpa);
+        for (unsigned j = 0; j < ENTRIES; j++)
+            if (t[j] & PTE_P)
+                free_tree(s, t[j] & PTE_ADDR_MASK, i + 1);
+    }
+    free_table_page(s, hpa);
+}
+
+int shadow_init(struct shadow *s, enum shadow_fmt fmt, const struct shadow_ops *ops)
+{
+    memset(s, 0, sizeof(*s));
+    s->fmt = fmt;
+    s->ops = *ops;
+    uint64_t root = alloc_table(s);
+    if (!root)
+        return SHADOW_ENOMEM;
+    if (fmt == SHADOW_PAE && root >= SHADOW_PAE_ROOT_LIMIT) {
+        free_table_page(s, root);
+        return SHADOW_EINVAL;
+    }
+    s->root_hpa = root;
+    return 0;
+}
+
+void shadow_flush(struct shadow *s)
+{
+    if (!s->root_hpa)
+        return;
+    uint64_t *root = table_ptr(s, s->root_hpa);
+    unsigned n = s->fmt == SHADOW_PAE ? PAE_ROOT_ENTRIES : ENTRIES;
+    for (unsigned j = 0; j < n; j++)
+        if (root[j] & PTE_P)
+            free_tree(s, root[j] & PTE_ADDR_MASK, 1);
+    memset(root, 0, PAGE_BYTES);        /* also forgets the large-page marks */
+}
+
+void shadow_destroy(struct shadow *s)
+{
+    if (!s->root_hpa)
+        return;
+    shadow_flush(s);
+    free_table_page(s, s->root_hpa);
+    s->root_hpa = 0;
+}
+
+static int size_mark(uint64_t guest_page_size)
+{
+    for (int code = 0; code < MARK_CODES; code++)
+        if (mark_size[code] == guest_page_size)
+            return code;
+    return -1;
+}
+
+/* Marks, in table t at level i, every entry covering part of the guest page around gva
+ * (two for a 4 MiB page over 2 MiB entries). A mark only grows: dropping more is harmless. */
+static void mark_entries(const struct shadow *s, uint64_t *t, unsigned i, uint64_t gva, int code)
+{
+    unsigned count = mark_size[code] >> level_shift(s, i);
+    unsigned first = index_at(s, i, gva) & ~(count - 1);
+    for (unsigned j = first; j < first + count; j++)
+        if ((int)((t[j] & MARK_MASK) >> MARK_SHIFT) < code)
+            t[j] = (t[j] & ~MARK_MASK) | ((uint64_t)code << MARK_SHIFT);
+}
+
+/* The level whose entries lie wholly inside a guest page of this size: the marks go there. */
+static unsigned mark_level_shift(int code)
+{
+    return mark_size[code] >= PAGE_1G ? SHIFT_1G : SHIFT_2M;
+}
+
+int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
+                     uint64_t guest_page_size)
+{
+    int code = size_mark(guest_page_size);
+    if (code < 0 || !s->root_hpa || !gva_ok(s, gva) || hpa >= HPA_LIMIT)
+        return SHADOW_EINVAL;
+    unsigned n = nlevels(s);
+
+    /* Get every missing table before linking any, so a failed allocation changes nothing. */
+    uint64_t *t = table_ptr(s, s->root_hpa);
+    unsigned have = 0;
+    while (have + 1 < n) {
+        uint64_t e = t[index_at(s, have, gva)];
+        if (!(e & PTE_P))
+            break;
+        t = table_ptr(s, e & PTE_ADDR_MASK);
+        have++;
+    }
+    uint64_t fresh[MAX_LEVELS];
+    unsigned need = n - 1 - have;
+    for (unsigned k = 0; k < need; k++) {
+        fresh[k] = alloc_table(s);
+        if (!fresh[k]) {
+            while (k--)
+                free_table_page(s, fresh[k]);
+            return SHADOW_ENOMEM;
+        }
+    }
+
+    t = table_ptr(s, s->root_hpa);
+    unsigned used = 0;
+    for (unsigned i = 0; i + 1 < n; i++) {
+        if (code != MARK_NONE && level_shift(s, i) == mark_level_shift(code))
+            mark_entries(s, t, i, gva, code);
+        uint64_t *e = &t[index_at(s, i, gva)];
+        if (!(*e & PTE_P))
+            *e = fresh[used++] | table_flags(s, i) | (*e & MARK_MASK);
+        t = table_ptr(s, *e & PTE_ADDR_MASK);
+    }
+    uint64_t leaf = (hpa & PTE_ADDR_MASK) | PTE_P | PTE_A;
+    if (writable)
+        leaf |= PTE_W | PTE_D;
+    if (user)
+        leaf |= PTE_U;
+    if (nx)
+        leaf |= PTE_NX;
+    t[index_at(s, n - 1, gva)] = leaf;
+    return 0;
+}
+
+int shadow_map(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx)
+{
+    return shadow_map_sized(s, gva, hpa, writable, user, nx, PAGE_4K);
+}
+
+/* Drops every translation in [lo, hi) below the level-i table t, which covers gva from
+ * base; tables wholly inside the range are freed. Addresses are 48-bit (not sign-extended). */
+static void drop_range(struct shadow *s, uint64_t *t, unsigned i, uint64_t base, uint64_t lo, uint64_t hi)
+{
+    unsigned shift = level_shift(s, i);
+    uint64_t cover = 1ull << shift;
+    bool leaf = i + 1 == nlevels(s);
+    unsigned first = lo > base ? (lo - base) >> shift : 0;
+    unsigned last = MIN((uint64_t)ENTRIES - 1, (hi - 1 - base) >> shift);
+    for (unsigned j = first; j <= last; j++) {
+        uint64_t va = base + j * cover;
+        bool inside = va >= lo && va + cover <= hi;
+        if (!leaf && (t[j] & PTE_P) && !inside) {
+            drop_range(s, table_ptr(s, t[j] & PTE_ADDR_MASK), i + 1, va, lo, hi);
+            continue;
+        }
+        if (!leaf && (t[j] & PTE_P))
+            free_tree(s, t[j] & PTE_ADDR_MASK, i + 1);
+        if (inside)
+            t[j] = 0;
+    }
+}
+
+void shadow_invlpg(struct shadow *s, uint64_t gva)
+{
+    if (!s->root_hpa || !gva_ok(s, gva))
+        return;
+    /* The drop covers the largest guest page recorded on gva's path. */
+    uint64_t size = PAGE_4K, *t = table_ptr(s, s->root_hpa);
+    for (unsigned i = 0; i + 1 < nlevels(s); i++) {
+        uint64_t e = t[index_at(s, i, gva)];
+        size = MAX(size, mark_size[(e & MARK_MASK) >> MARK_SHIFT]);
+        if (!(e & PTE_P))
+            break;
+        t = table_ptr(s, e & PTE_ADDR_MASK);
+    }
+    uint64_t lo = (gva & LONG_VA_MASK) & ~(size - 1);
+    drop_range(s, table_ptr(s, s->root_hpa), 0, 0, lo, lo + size);
+}
+
+bool shadow_lookup(const struct shadow *s, uint64_t gva, uint64_t *hpa, bool *writable, bool *user,
+                   bool *nx)
+{
+    if (!s->root_hpa || !gva_ok(s, gva))
+        return false;
+    const uint64_t *t = table_ptr(s, s->root_hpa);
+    unsigned n = nlevels(s);
+    for (unsigned i = 0;; i++) {
+        uint64_t e = t[index_at(s, i, gva)];
+        if (!(e & PTE_P))
+            return false;
+        if (i + 1 < n) {
+            t = table_ptr(s, e & PTE_ADDR_MASK);
+            continue;
+        }
+        if (hpa)
+            *hpa = (e & PTE_ADDR_MASK) | (gva & (PAGE_4K - 1));
+        if (writable)
+            *writable = e & PTE_W;
+        if (user)
+            *user = e & PTE_U;
+        if (nx)
+            *nx = e & PTE_NX;
+        return true;
+    }
+}

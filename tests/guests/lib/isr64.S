@@ -1,0 +1,110 @@
+/* 64-bit exception entry stubs for vectors 0-31 and catch_setjmp/catch_longjmp, for the
+ * 64-bit part of a guest (linked separately with ld -m elf_x86_64, see lm64.ld). */
+
+	.text
+	.code64
+
+.macro STUB vec
+	.balign 8
+isr_\vec:
+	.if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+	.else
+	pushq $0
+	.endif
+	pushq $\vec
+	jmp isr_common
+.endm
+
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	STUB \v
+	.endr
+
+/* Frame (struct exc_frame in idt.h): 15 GPRs, vector, error code, then what the CPU
+ * pushed in 64-bit mode: RIP, CS, RFLAGS, RSP, SS. */
+isr_common:
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi
+	mov %rsp, %rbx                  /* callee-saved: the frame, whatever the alignment */
+	and $-16, %rsp
+	cld
+	call exc_handler                /* returns only when the handler wants an IRETQ */
+	mov %rbx, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	add $16, %rsp                   /* vector and error code */
+	iretq
+
+	.section .rodata
+	.balign 8
+	.globl isr_table
+isr_table:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad isr_\v
+	.endr
+
+	.text
+	.globl catch_setjmp
+catch_setjmp:
+	mov (%rsp), %rax
+	mov %rax, catch_jb + 56         /* return address */
+	lea 8(%rsp), %rax
+	mov %rax, catch_jb + 48         /* stack pointer after the return */
+	mov %rbx, catch_jb + 0
+	mov %rbp, catch_jb + 8
+	mov %r12, catch_jb + 16
+	mov %r13, catch_jb + 24
+	mov %r14, catch_jb + 32
+	mov %r15, catch_jb + 40
+	movl $1, catch_armed
+	xor %eax, %eax
+	ret
+
+	.globl catch_longjmp
+catch_longjmp:
+	movl $0, catch_armed
+	cld
+	mov catch_jb + 0, %rbx
+	mov catch_jb + 8, %rbp
+	mov catch_jb + 16, %r12
+	mov catch_jb + 24, %r13
+	mov catch_jb + 32, %r14
+	mov catch_jb + 40, %r15
+	mov catch_jb + 48, %rsp
+	mov $1, %eax
+	jmp *catch_jb + 56
+
+	.bss
+	.balign 8
+	.globl catch_armed
+catch_armed:
+	.long 0
+	.long 0
+catch_jb:
+	.space 64

@@ -1,0 +1,72 @@
+"""The test guests run as VMs inside monovisor inside Bochs (emulated VMX): every guest's
+verdicts must match what it printed natively under QEMU, and the guests designed to misbehave
+(halt forever, triple fault, touch memory outside the VM) must stop only their own VM."""
+import os, re, subprocess
+from harness import Guest, test, check, boot_to_prompt, halt, log_path, REPO, TestFailure
+
+ISO = os.path.join(REPO, "build", "guests.iso")
+# Guests that end through the exit port with all their TEST lines passing.
+PASSING = ["cpuid", "portio", "paging", "longmode", "exceptions", "msr_tsc"]
+
+
+def guest_lines(out, name):
+    return [l[len(name) + 3:] for l in out.splitlines() if l.startswith(f"[{name}] ")]
+
+
+def run_suite(cpu):
+    if not os.path.exists(ISO):
+        raise TestFailure(f"{ISO} missing: run `make guests-iso`")
+    with Guest("run-bochs", "--iso", ISO, "--cpu", cpu, timeout=600,
+               log=log_path(f"nested-{cpu}")) as g:
+        g.expect(r"monovisor: VMX enabled", 120)
+        g.expect(r"monovisor: all autostart VMs have run", 480)
+        boot_to_prompt_seen = g.expect(r"monovisor> ", 60)
+        out = g.buf
+        failures = []
+        for name in PASSING:
+            lines = guest_lines(out, name)
+            tests = [l for l in lines if l.startswith("TEST ")]
+            bad = [l for l in tests if " PASS" not in l]
+            summary = [l for l in lines if re.match(rf"SUMMARY {name}: \d+ passed, 0 failed", l)]
+            stopped = re.search(rf"monovisor: vm {name} stopped: exited with code 0 \(port 0xf4\) "
+                                rf"\(after (\d+) exits\)", out)
+            if not tests or bad or not summary or not stopped:
+                failures.append(f"{name}: {len(tests)} TEST lines, failing {bad}, summary {summary}, "
+                                f"clean exit {bool(stopped)}")
+            else:
+                print(f"  {name}: {len(tests)} tests passed, {stopped.group(1)} exits", flush=True)
+        if not re.search(r"\[hlt_noirq\] TEST hlt_noirq WAITING", out) or \
+           not re.search(r"monovisor: vm hlt_noirq halted: halted with interrupts disabled", out):
+            failures.append("hlt_noirq: expected the VM to be stopped as halted with IF=0")
+        if not re.search(r"\[triple_fault\] TEST triple_fault TRIGGERING", out) or \
+           not re.search(r"monovisor: vm triple_fault failed: triple fault", out):
+            failures.append("triple_fault: expected 'vm triple_fault failed: triple fault'")
+        if not re.search(r"monovisor: vm outside_memory failed: access to guest-physical 0x[0-9a-f]+ "
+                         r"\(linear 0x[0-9a-f]+\), outside the VM's \d+ MiB", out):
+            failures.append("outside_memory: expected the VM stopped for touching memory outside it")
+        if "[outside_memory] TEST outside_memory PASS" in out:
+            failures.append("outside_memory: the guest ran on after touching foreign memory")
+        # The VMM is alive and still answers, whatever the guests did.
+        g.pos = boot_to_prompt_seen.start()
+        table = g.command("vms")
+        for name in PASSING:
+            check(re.search(rf"^{name}\s+stopped\s+0\s+\d+", table, re.M), f"vms row for {name}:\n{table}")
+        exits = g.command("vm exits cpuid")
+        check(re.search(r"^CPUID\s+\d+\s+\d+", exits, re.M), f"no CPUID row in exit table:\n{exits}")
+        check(re.search(r"^I/O instruction\s+\d+", exits, re.M), f"no I/O row in exit table:\n{exits}")
+        print("  exit table of cpuid:\n" + "\n".join("    " + l for l in exits.strip().splitlines()), flush=True)
+        regs = g.command("regs triple_fault")
+        check("RIP" in regs and "guest CR0" in regs, f"regs output:\n{regs}")
+        halt(g)
+        if failures:
+            raise TestFailure("\n  ".join(failures))
+
+
+@test("bochs")
+def nested_guests_skylake():
+    run_suite("corei7_skylake_x")
+
+
+@test("bochs")
+def nested_guests_lynnfield_no_unrestricted_guest():
+    run_suite("corei5_lynnfield_750")

@@ -1,0 +1,316 @@
+/* VM lifecycle: made from boot modules at start-up, (re)started from the shell, stopped by the
+ * guest (exit port, hypercall), by a fatal condition (triple fault, access outside its memory,
+ * unhandled exit) or by the operator. A failing VM never takes the VMM or other VMs down. */
+#include "vm.h"
+#include "mbguest.h"
+#include "lib.h"
+#include "layout.h"
+#include "kernel/shell.h"
+#include "boot/bootinfo.h"
+#include "mm/memory.h"
+#include "arch/x86/vmx/vmx.h"
+#include "arch/x86/vmx/mmu.h"
+#include "dev/debug_exit.h"
+#include "dev/fw_cfg.h"
+#include "dev/uart_tx.h"
+
+extern struct boot_info boot_info;
+struct vm *vms[MAX_VMS];
+size_t nvms;
+
+static uint64_t chunk_alloc(void *ctx)
+{
+    return pmm_alloc_contig(&host_pmm, GMEM_CHUNK_SIZE / PAGE_SIZE, GMEM_CHUNK_SIZE);
+}
+static void chunk_free(void *ctx, uint64_t hpa) { pmm_free_contig(&host_pmm, hpa, GMEM_CHUNK_SIZE / PAGE_SIZE); }
+static void *chunk_ptr(void *ctx, uint64_t hpa) { return phys_to_virt(hpa); }
+static const struct gmem_ops gmem_host_ops = { chunk_alloc, chunk_free, chunk_ptr, NULL };
+
+const char *vm_state_name(enum vm_state s)
+{
+    switch (s) {
+    case VM_CREATED: return "created";
+    case VM_RUNNING: return "running";
+    case VM_HALTED: return "halted";
+    case VM_STOPPED: return "stopped";
+    case VM_FAILED: return "failed";
+    }
+    return "?";
+}
+
+struct vm *vm_find(const char *name)
+{
+    for (size_t i = 0; i < nvms; i++)
+        if (!strcmp(vms[i]->cfg.name, name))
+            return vms[i];
+    return NULL;
+}
+
+static void console_flush(struct vm *vm)
+{
+    kprintf("[%s] %.*s\n", vm->cfg.name, (int)vm->con_len, vm->con_line);
+    vm->con_len = 0;
+}
+
+void vm_console_putc(struct vm *vm, char c)
+{
+    if (c == '\r')
+        return;
+    if (c == '\n' || vm->con_len == VM_CONSOLE_LINE) {
+        console_flush(vm);
+        if (c == '\n')
+            return;
+    }
+    /* Control bytes from a guest must not drive the operator's terminal. */
+    vm->con_line[vm->con_len++] = (c >= 0x20 && c < 0x7F) || c == '\t' ? c : '.';
+}
+
+void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
+{
+    if (vm->state != VM_RUNNING)
+        return;                         /* the first reason wins */
+    if (vm->con_len)
+        console_flush(vm);
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+    va_end(ap);
+    vm->state = state;
+    kprintf("monovisor: vm %s %s: %s (after %llu exits)\n", vm->cfg.name, vm_state_name(state),
+            vm->stop_reason, (unsigned long long)vm->vcpu.exits);
+}
+
+static void *module_ptr(const struct vm_module *m) { return phys_to_virt(m->host_start); }
+
+/* Places attached modules at the top of guest RAM, page aligned, highest first. */
+static bool load_modules(struct vm *vm, struct mbguest_module *mods, uint32_t low_limit, char *err, size_t errlen)
+{
+    uint64_t top = vm->mem.size;
+    for (size_t i = 0; i < vm->nattached; i++) {
+        const struct vm_module *m = &vm->attached[i];
+        uint64_t len = m->host_end - m->host_start;
+        if (len + PAGE_SIZE > top || ALIGN_DOWN(top - len, PAGE_SIZE) < low_limit) {
+            ksnprintf(err, errlen, "module %zu (%llu bytes) does not fit in the VM's memory", i,
+                      (unsigned long long)len);
+            return false;
+        }
+        top = ALIGN_DOWN(top - len, PAGE_SIZE);
+        gmem_write(&vm->mem, top, module_ptr(m), len);
+        mods[i] = (struct mbguest_module){ top, top + len, m->cmdline };
+    }
+    return true;
+}
+
+/* Fresh memory, the image, the info block, devices and a reset vCPU. */
+static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
+{
+    if (vm->mem.nchunks)
+        gmem_destroy(&vm->mem);
+    if (vm->vcpu.vmcs_pa)
+        vcpu_destroy(&vm->vcpu);
+    if (!gmem_init(&vm->mem, vm->cfg.mem, vm->mem_chunks, &gmem_host_ops)) {
+        ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(vm->cfg.mem >> 20));
+        return false;
+    }
+    struct mbguest_image img;
+    if (!mbguest_load(&vm->mem, module_ptr(&vm->image), vm->image.host_end - vm->image.host_start, &img, err, errlen))
+        return false;
+    struct mbguest_module mods[VM_MAX_ATTACHED];
+    uint32_t info;
+    if (!load_modules(vm, mods, img.load_end, err, errlen) ||
+        !mbguest_write_info(&vm->mem, vm->cfg.cmdline, mods, vm->nattached, &info, err, errlen))
+        return false;
+
+    ioport_init(&vm->io);
+    uart_tx_attach(vm);
+    debug_exit_attach(vm);
+    fw_cfg_attach(vm, &vm->fw_cfg);
+
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen))
+        return false;
+    vm->vcpu.regs.rax = MB1_BOOT_MAGIC;
+    vm->vcpu.regs.rbx = info;
+    vmwrite(VMCS_GUEST_RIP, img.entry);
+    vm->exit_code = -1;
+    vm->stop_reason[0] = '\0';
+    vm->con_len = 0;
+    return true;
+}
+
+void vm_start(struct vm *vm)
+{
+    char err[128];
+    if (!vmx_enabled()) {
+        kprintf("monovisor: vm %s: cannot start: VMX is not enabled\n", vm->cfg.name);
+        return;
+    }
+    if (!vm_prepare(vm, err, sizeof(err))) {
+        vm->state = VM_FAILED;
+        ksnprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", err);
+        kprintf("monovisor: vm %s: cannot start: %s\n", vm->cfg.name, err);
+        return;
+    }
+    kprintf("monovisor: vm %s starting (%s, %llu MiB, %s paging)\n", vm->cfg.name,
+            vm_kind_name(vm->cfg.kind), (unsigned long long)(vm->mem.size >> 20), vm_mmu_name(vm->cfg.mmu));
+    vm->state = VM_RUNNING;
+    vcpu_run(&vm->vcpu);
+}
+
+static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, char *err, size_t errlen)
+{
+    if (vm_find(cfg->name)) {
+        ksnprintf(err, errlen, "a VM named '%s' already exists", cfg->name);
+        return false;
+    }
+    if (nvms == MAX_VMS) {
+        ksnprintf(err, errlen, "at most %d VMs", MAX_VMS);
+        return false;
+    }
+    if (cfg->kind != VM_KIND_MULTIBOOT) {
+        ksnprintf(err, errlen, "kind '%s' is not supported yet", vm_kind_name(cfg->kind));
+        return false;
+    }
+    if (cfg->mmu != VM_MMU_SHADOW) {
+        ksnprintf(err, errlen, "mmu '%s' is not supported yet", vm_mmu_name(cfg->mmu));
+        return false;
+    }
+    struct vm *vm = kzalloc(sizeof(*vm));
+    uint64_t *chunks = kzalloc((cfg->mem >> GMEM_CHUNK_SHIFT) * sizeof(uint64_t) + sizeof(uint64_t));
+    if (!vm || !chunks) {
+        ksnprintf(err, errlen, "out of memory");
+        return false;
+    }
+    vm->id = (int)nvms;
+    vm->cfg = *cfg;
+    vm->mem_chunks = chunks;
+    vm->image = (struct vm_module){ m->start, m->end, "" };
+    vm->exit_code = -1;
+    /* Validate the image now, so a bad module is refused at boot, not when started. */
+    if (!gmem_init(&vm->mem, cfg->mem, chunks, &gmem_host_ops)) {
+        ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(cfg->mem >> 20));
+        kfree(chunks);
+        kfree(vm);
+        return false;
+    }
+    struct mbguest_image img;
+    bool ok = mbguest_load(&vm->mem, module_ptr(&vm->image), m->end - m->start, &img, err, errlen);
+    gmem_destroy(&vm->mem);
+    if (!ok) {
+        kfree(chunks);
+        kfree(vm);
+        return false;
+    }
+    vms[nvms++] = vm;
+    return true;
+}
+
+void vms_create_from_modules(void)
+{
+    char err[128];
+    struct vm_config cfg;
+    /* Two passes: VMs first, then attachments, so order on the loader's line does not matter. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < boot_info.n_mods; i++) {
+            const struct boot_module *m = &boot_info.mods[i];
+            enum vmcfg_type t = vmconfig_parse(m->cmdline, &cfg, err, sizeof(err));
+            if (pass == 0 && t == VMCFG_ERROR) {
+                kprintf("monovisor: module %zu: bad VM configuration: %s\n", i, err);
+            } else if (pass == 0 && t == VMCFG_VM) {
+                if (create_vm(&cfg, m, err, sizeof(err)))
+                    kprintf("monovisor: vm %s created from module %zu (%llu MiB)\n", cfg.name, i,
+                            (unsigned long long)(cfg.mem >> 20));
+                else
+                    kprintf("monovisor: vm %s not created: %s\n", cfg.name, err);
+            } else if (pass == 1 && t == VMCFG_ATTACH) {
+                struct vm *vm = vm_find(cfg.name);
+                if (!vm || vm->nattached == VM_MAX_ATTACHED) {
+                    kprintf("monovisor: module %zu: cannot attach to vm '%s'%s\n", i, cfg.name,
+                            vm ? " (too many modules)" : " (no such VM)");
+                    continue;
+                }
+                struct vm_module *a = &vm->attached[vm->nattached++];
+                *a = (struct vm_module){ m->start, m->end, "" };
+                kstrlcpy(a->cmdline, cfg.cmdline, sizeof(a->cmdline));
+            }
+        }
+    }
+}
+
+void vms_autostart(void)
+{
+    for (size_t i = 0; i < nvms; i++)
+        if (vms[i]->cfg.autostart)
+            vm_start(vms[i]);
+    if (nvms)
+        kprintf("monovisor: all autostart VMs have run\n");
+}
+
+/* ---- shell ---- */
+
+static int cmd_vms(int argc, char **argv)
+{
+    kprintf("%-16s %-8s %6s %10s  %s\n", "name", "state", "code", "exits", "reason");
+    for (size_t i = 0; i < nvms; i++) {
+        struct vm *vm = vms[i];
+        char code[12] = "-";
+        if (vm->exit_code >= 0)
+            ksnprintf(code, sizeof(code), "%d", vm->exit_code);
+        kprintf("%-16s %-8s %6s %10llu  %s\n", vm->cfg.name, vm_state_name(vm->state), code,
+                (unsigned long long)vm->vcpu.exits, vm->stop_reason);
+    }
+    return 0;
+}
+SHELL_COMMAND(vms, "vms", "", "list VMs: state, exit code, exit count", cmd_vms);
+
+static int cmd_vm(int argc, char **argv)
+{
+    struct vm *vm = argc == 3 ? vm_find(argv[2]) : NULL;
+    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "exits"))) {
+        kprintf("usage: vm start|stop|exits NAME\n");
+        return -1;
+    }
+    if (!vm) {
+        kprintf("error: no VM named '%s'\n", argv[2]);
+        return -1;
+    }
+    if (!strcmp(argv[1], "start")) {
+        vm_start(vm);
+    } else if (!strcmp(argv[1], "stop")) {
+        /* Guests run to completion until the scheduler lands: a VM here is never running. */
+        kprintf("vm %s is %s\n", vm->cfg.name, vm_state_name(vm->state));
+    } else {
+        const struct vcpu *v = &vm->vcpu;
+        kprintf("%-22s %10s %12s %10s %10s\n", "exit reason", "count", "avg cycles", "min", "max");
+        for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
+            const struct exit_stat *s = &v->stats[r];
+            if (s->count)
+                kprintf("%-22s %10llu %12llu %10llu %10llu\n", vmx_exit_reason_name(r),
+                        (unsigned long long)s->count, (unsigned long long)(s->cycles / s->count),
+                        (unsigned long long)s->min, (unsigned long long)s->max);
+        }
+        kprintf("shadow faults %llu, shadow flushes %llu, #PF injected %llu, unknown MSRs %llu, "
+                "unowned port accesses %llu\n", (unsigned long long)v->shadow_faults,
+                (unsigned long long)v->shadow_flushes, (unsigned long long)v->guest_pf_injected,
+                (unsigned long long)v->unknown_msr_count,
+                (unsigned long long)(vm->io.unowned_reads + vm->io.unowned_writes));
+    }
+    return 0;
+}
+SHELL_COMMAND(vm, "vm", "start|stop|exits NAME", "start a VM, or show its exit table", cmd_vm);
+
+static int cmd_regs(int argc, char **argv)
+{
+    struct vm *vm = argc == 2 ? vm_find(argv[1]) : NULL;
+    if (!vm) {
+        kprintf("usage: regs NAME (a VM that has run)\n");
+        return -1;
+    }
+    if (!vm->vcpu.vmcs_pa || !vmptrld(vm->vcpu.vmcs_pa)) {
+        kprintf("vm %s has no vCPU state yet\n", vm->cfg.name);
+        return -1;
+    }
+    kprintf("vm %s (%s):\n", vm->cfg.name, vm_state_name(vm->state));
+    vcpu_dump(&vm->vcpu);
+    return 0;
+}
+SHELL_COMMAND(regs, "regs", "NAME", "a VM's registers", cmd_regs);

@@ -1,0 +1,53 @@
+/* Virtual machines: configuration, memory, the vCPU, devices, lifecycle. */
+#ifndef MV_VM_H
+#define MV_VM_H
+#include "compiler.h"
+#include "vmconfig.h"
+#include "mm/guest_mem.h"
+#include "arch/x86/vmx/vcpu.h"
+#include "dev/ioport.h"
+#include "dev/fw_cfg.h"
+
+#define MAX_VMS          16
+#define VM_MAX_ATTACHED  8
+#define VM_CONSOLE_LINE  160
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_HALTED, VM_STOPPED, VM_FAILED };
+
+struct vm_module {
+    uint64_t host_start, host_end;  /* the boot module in host memory */
+    char cmdline[VM_CMDLINE_MAX];
+};
+
+struct vm {
+    int id;
+    struct vm_config cfg;
+    enum vm_state state;
+    int exit_code;                  /* from the exit port, -1 if none */
+    char stop_reason[160];
+    struct vm_module image;
+    struct vm_module attached[VM_MAX_ATTACHED];
+    size_t nattached;
+    struct guest_mem mem;
+    uint64_t *mem_chunks;
+    struct vcpu vcpu;
+    struct ioport_table io;
+    struct fw_cfg fw_cfg;
+    char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
+    size_t con_len;
+};
+
+extern struct vm *vms[MAX_VMS];
+extern size_t nvms;
+
+/* Creates VMs from the boot modules' command lines; prints what it made and what it refused. */
+void vms_create_from_modules(void);
+/* Starts every VM marked autostart, one after another (until the scheduler lands). */
+void vms_autostart(void);
+struct vm *vm_find(const char *name);
+/* (Re)loads the guest image into fresh memory and runs it until it stops. */
+void vm_start(struct vm *vm);
+void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) PRINTF_LIKE(3, 4);
+void vm_console_putc(struct vm *vm, char c);
+const char *vm_state_name(enum vm_state s);
+#endif

@@ -1,0 +1,105 @@
+#include "vmconfig.h"
+#include "lib.h"
+
+static bool valid_name(const char *s, size_t n)
+{
+    if (n == 0 || n >= VM_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+    return strlen(lit) == n && !memcmp(w, lit, n);
+}
+
+#define ERR(...) do { ksnprintf(err, errlen, __VA_ARGS__); return VMCFG_ERROR; } while (0)
+
+enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->kind = VM_KIND_MULTIBOOT;
+    cfg->mmu = VM_MMU_SHADOW;
+    cfg->mem = VM_MEM_DEFAULT;
+    cfg->autostart = true;
+    enum vmcfg_type type = VMCFG_NONE;
+    bool saw_opts = false;
+    const char *p = line;
+
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (word_is(w, n, "--")) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (kstrnlen(p, VM_CMDLINE_MAX) == VM_CMDLINE_MAX)
+                ERR("command line after -- is longer than %d bytes", VM_CMDLINE_MAX - 1);
+            kstrlcpy(cfg->cmdline, p, sizeof(cfg->cmdline));
+            break;
+        }
+        const char *eq = memchr(w, '=', n);
+        if (!eq)
+            continue;                   /* a path or other plain word */
+        size_t klen = (size_t)(eq - w), vlen = n - klen - 1;
+        const char *v = eq + 1;
+        char val[64];
+        if (vlen >= sizeof(val))
+            ERR("value of '%.*s' is too long", (int)klen, w);
+        memcpy(val, v, vlen);
+        val[vlen] = '\0';
+
+        if (word_is(w, klen, "vm") || word_is(w, klen, "attach")) {
+            if (type != VMCFG_NONE)
+                ERR("only one vm= or attach= per module");
+            if (!valid_name(v, vlen))
+                ERR("bad VM name '%s' (1-%d of [A-Za-z0-9._-])", val, VM_NAME_MAX - 1);
+            memcpy(cfg->name, v, vlen);
+            type = word_is(w, klen, "vm") ? VMCFG_VM : VMCFG_ATTACH;
+        } else if (word_is(w, klen, "kind")) {
+            saw_opts = true;
+            if (!strcmp(val, "multiboot")) cfg->kind = VM_KIND_MULTIBOOT;
+            else if (!strcmp(val, "linux")) cfg->kind = VM_KIND_LINUX;
+            else ERR("unknown kind '%s' (multiboot, linux)", val);
+        } else if (word_is(w, klen, "mem")) {
+            saw_opts = true;
+            uint64_t m;
+            if (!kparse_u64(val, &m))
+                ERR("bad memory size '%s'", val);
+            if (m < VM_MEM_MIN || m > VM_MEM_MAX)
+                ERR("memory size %s out of range (%lluM-%lluM)", val,
+                    (unsigned long long)(VM_MEM_MIN >> 20), (unsigned long long)(VM_MEM_MAX >> 20));
+            cfg->mem = m;
+        } else if (word_is(w, klen, "mmu")) {
+            saw_opts = true;
+            if (!strcmp(val, "shadow")) cfg->mmu = VM_MMU_SHADOW;
+            else if (!strcmp(val, "ept")) cfg->mmu = VM_MMU_EPT;
+            else ERR("unknown mmu '%s' (shadow, ept)", val);
+        } else if (word_is(w, klen, "autostart")) {
+            saw_opts = true;
+            if (!strcmp(val, "yes")) cfg->autostart = true;
+            else if (!strcmp(val, "no")) cfg->autostart = false;
+            else ERR("autostart must be yes or no, not '%s'", val);
+        } else if (type != VMCFG_NONE) {
+            ERR("unknown option '%.*s'", (int)klen, w);
+        }
+        /* key=value words before vm=/attach= belong to something else (e.g. a path). */
+    }
+    if (type == VMCFG_ATTACH && saw_opts)
+        ERR("attach= takes no VM options (only -- MODULE CMDLINE)");
+    return type;
+}
+
+const char *vm_kind_name(enum vm_kind k) { return k == VM_KIND_LINUX ? "linux" : "multiboot"; }
+const char *vm_mmu_name(enum vm_mmu m) { return m == VM_MMU_EPT ? "ept" : "shadow"; }
