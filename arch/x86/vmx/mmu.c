@@ -109,7 +109,9 @@ void mmu_update_mode(struct vcpu *v)
     /* The CPU really runs with paging (PAE or 4-level) on: the shadow is what it walks. */
     uint64_t cr0 = ((v->cr0 & ~(CR0_CD | CR0_NW)) | CR0_PE | CR0_PG | CR0_NE | CR0_WP | c->cr0_fixed0) & c->cr0_fixed1;
     uint64_t cr4 = ((v->cr4 & CR4_PASSTHROUGH) | CR4_PAE | CR4_VMXE | c->cr4_fixed0) & c->cr4_fixed1;
-    uint64_t efer = v->efer & (EFER_SCE | EFER_NXE | EFER_LME | EFER_LMA);
+    /* The real CR0.PG is always 1, so the CPU requires real EFER.LME == LMA: a guest that set
+     * LME with its paging still off keeps that only in its view until it turns paging on. */
+    uint64_t efer = (v->efer & (EFER_SCE | EFER_NXE)) | (lma ? EFER_LME | EFER_LMA : 0);
     vmwrite(VMCS_GUEST_CR0, cr0);
     vmwrite(VMCS_CR0_READ_SHADOW, v->cr0);
     vmwrite(VMCS_GUEST_CR4, cr4);
