@@ -174,7 +174,7 @@ def guest_hlt_noirq():
     halted rather than spinning. Then we stop QEMU."""
     with Guest("run-qemu", *qemu_args("hlt_noirq"), timeout=30,
                log=log_path("guest-hlt_noirq")) as g:
-        g.expect(r"^TEST hlt_noirq WAITING$", timeout=20)
+        g.expect(r"(?m)^TEST hlt_noirq WAITING$", timeout=20)
         start = g.pos
         time.sleep(0.3)                       # let the last output drain
         cpu0 = cpu_seconds_of_child(g.proc.pid)
@@ -201,7 +201,7 @@ def guest_triple_fault():
     # Guest(log=...) would append --log after our `--`, so pass --log ourselves.
     with Guest("run-qemu", *qemu_args("triple_fault"), "--log", log_path("guest-triple_fault"),
                "--", "-d", "cpu_reset", "-D", qlog, timeout=30) as g:
-        start = g.expect(r"^TEST triple_fault TRIGGERING$", timeout=20).end()
+        start = g.expect(r"(?m)^TEST triple_fault TRIGGERING$", timeout=20).end()
         rc = g.wait(15)
         after = g.output_since(start)
     check(not re.search(r"TEST|SUMMARY|EXCEPTION", after),

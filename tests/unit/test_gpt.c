@@ -945,11 +945,18 @@ TEST(self_referencing_tables_terminate)
 
 /* Random garbage tables in every mode: the walker never reads outside memory or misaligned,
  * never reads more than its depth, and every result is self-consistent. */
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t RND(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
 TEST(fuzz_random_tables)
 {
     reset();
-    uint64_t s = 0x9E3779B97F4A7C15ull;
-#define RND() (s ^= s << 13, s ^= s >> 7, s ^= s << 17, s)
     enum { NT = 64 };
     uint64_t tables[NT];
     for (int i = 0; i < NT; i++)
@@ -961,15 +968,20 @@ TEST(fuzz_random_tables)
             for (int i = 0; i < NT; i++) {
                 for (int j = 0; j < 512; j++) {
                     uint64_t r = RND(), e;
-                    if (r & 1)
-                        e = tables[(r >> 8) % NT] | (RND() & 0xFFF) | ((r & 2) ? RND() & 0xFFF0000000000000ull : 0);
-                    else
+                    if (r & 1) {
+                        e = tables[(r >> 8) % NT] | (RND() & 0xFFF);
+                        if (r & 2)
+                            e |= RND() & 0xFFF0000000000000ull;
+                    } else {
                         e = RND() >> (r >> 58);
+                    }
                     set64(tables[i] + j * 8, e);
                 }
             }
         }
-        struct gpt_ctx c = ctx((enum gpt_mode)(RND() % 4), tables[RND() % NT] | (RND() & 0xFFF));
+        enum gpt_mode mode = (enum gpt_mode)(RND() % 4);
+        uint64_t cr3 = tables[RND() % NT];
+        struct gpt_ctx c = ctx(mode, cr3 | (RND() & 0xFFF));
         uint64_t r = RND();
         c.cr0_wp = r & 1;
         c.cr4_pse = r & 2;
@@ -1005,7 +1017,6 @@ TEST(fuzz_random_tables)
             CHECK(c.mode == GPT_MODE_LONG);
         }
     }
-#undef RND
     CHECK_EQ(misaligned, 0);
     for (int i = 0; i < 4; i++)
         CHECK(results[i] > 0);          /* the fuzz reaches every outcome */
