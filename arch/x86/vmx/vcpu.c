@@ -313,15 +313,39 @@ static void requeue_vectoring_event(struct vcpu *v)
     };
 }
 
-static void account(struct vcpu *v, unsigned reason, uint64_t cycles)
+static void stat_add(struct exit_stat *s, uint64_t cycles)
 {
-    struct exit_stat *s = &v->stats[reason < EXIT_REASON_MAX ? reason : 0];
     s->count++;
     s->cycles += cycles;
     if (!s->min || cycles < s->min)
         s->min = cycles;
     if (cycles > s->max)
         s->max = cycles;
+}
+
+static void account_port(struct vcpu *v, uint64_t qual, uint64_t cycles)
+{
+    uint16_t port = (uint16_t)(qual >> IOQ_PORT_SHIFT);
+    bool in = qual & IOQ_IN;
+    unsigned h = (port * 2u + in) % PORT_STATS_SLOTS;
+    for (unsigned i = 0; i < PORT_STATS_SLOTS; i++, h = (h + 1) % PORT_STATS_SLOTS) {
+        struct port_stat *p = &v->ports[h];
+        if (!p->used) {
+            *p = (struct port_stat){ .used = true, .in = in, .port = port };
+        } else if (p->port != port || p->in != in) {
+            continue;
+        }
+        stat_add(&p->s, cycles);
+        return;
+    }
+    v->port_stats_dropped++;
+}
+
+static void account(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t cycles)
+{
+    stat_add(&v->stats[reason < EXIT_REASON_MAX ? reason : 0], cycles);
+    if (reason == EXIT_REASON_IO)
+        account_port(v, qual, cycles);
 }
 
 void vcpu_run(struct vcpu *v)
@@ -332,7 +356,7 @@ void vcpu_run(struct vcpu *v)
         return;
     }
     unsigned prev_reason = EXIT_REASON_MAX;
-    uint64_t prev_exit_tsc = 0;
+    uint64_t prev_exit_tsc = 0, prev_qual = 0;
     while (vm->state == VM_RUNNING) {
         deliver_events(v);
         if (vmx_run(&v->regs, v->launched)) {
@@ -341,7 +365,7 @@ void vcpu_run(struct vcpu *v)
         }
         /* The cost of the previous exit: from its first instruction to this entry. */
         if (prev_reason < EXIT_REASON_MAX)
-            account(v, prev_reason, v->regs.entry_tsc - prev_exit_tsc);
+            account(v, prev_reason, prev_qual, v->regs.entry_tsc - prev_exit_tsc);
         v->launched = true;
         v->exits++;
         v->exit_reason = (uint32_t)vmread(VMCS_EXIT_REASON);
@@ -349,6 +373,7 @@ void vcpu_run(struct vcpu *v)
         unsigned basic = v->exit_reason & EXIT_REASON_BASIC_MASK;
         prev_reason = basic;
         prev_exit_tsc = v->regs.exit_tsc;
+        prev_qual = v->exit_qual;
         if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) {
             exit_report_entry_failure(v, false);
             return;
@@ -359,7 +384,7 @@ void vcpu_run(struct vcpu *v)
             vm_stop(vm, VM_FAILED, "stopped by the exit handler");
     }
     if (prev_reason < EXIT_REASON_MAX)
-        account(v, prev_reason, rdtsc() - prev_exit_tsc);
+        account(v, prev_reason, prev_qual, rdtsc() - prev_exit_tsc);
 }
 
 /* ---- diagnostics ---- */

@@ -36,6 +36,16 @@ struct exit_stat {
     uint64_t count, cycles, min, max;
 };
 
+/* Per (port, direction) I/O exit cost, in a small open-addressed table: a guest touches few
+ * distinct ports, and the exit path must not walk anything long. */
+#define PORT_STATS_SLOTS 256
+struct port_stat {
+    bool used;
+    bool in;
+    uint16_t port;
+    struct exit_stat s;
+};
+
 #define VCPU_MTRR_VAR_PAIRS 8
 #define VCPU_MTRR_FIXED     11
 
@@ -70,6 +80,8 @@ struct vcpu {
     uint64_t exit_qual;
     uint64_t exits;
     struct exit_stat stats[EXIT_REASON_MAX];
+    struct port_stat ports[PORT_STATS_SLOTS];
+    uint64_t port_stats_dropped;        /* table full */
     uint64_t unknown_msr_count;
     uint32_t last_unknown_msr;
 };

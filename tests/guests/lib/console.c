@@ -63,7 +63,12 @@ static void put_num(struct sink *k, u64 v, u32 base, bool upper, bool neg, int w
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	do {
 		u32 r;
-		v = divmod(v, base, &r);
+		if (base == 16) {       /* the common case, without the slow division */
+			r = (u32)v & 15;
+			v >>= 4;
+		} else {
+			v = divmod(v, base, &r);
+		}
 		tmp[n++] = digits[r];
 	} while (v);
 	int len = n + (neg ? 1 : 0);
