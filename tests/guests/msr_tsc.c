@@ -157,6 +157,10 @@ static void t_mtrr_def_type(void)
 
 static void t_apic_base(void)
 {
+	if (!(cpuid(1).edx & (1u << 9))) {
+		test_skip("CPUID.1:EDX.APIC[9] is 0");
+		return;
+	}
 	u64 v;
 	CHECK(rdmsr_catch(MSR_APIC_BASE, &v) < 0, "RDMSR IA32_APIC_BASE faulted");
 	printf("  IA32_APIC_BASE 0x%llx\n", v);
@@ -166,7 +170,14 @@ static void t_apic_base(void)
 
 static void t_efer(void)
 {
-	u64 efer = rdmsr(MSR_EFER);
+	/* IA32_EFER exists when any of its features does: SYSCALL, NX or long mode. */
+	u32 ext = cpuid_max_ext() >= 0x80000001 ? cpuid(0x80000001).edx : 0;
+	if (!(ext & ((1u << 11) | (1u << 20) | (1u << 29)))) {
+		test_skip("no SYSCALL, NX or LM: no IA32_EFER");
+		return;
+	}
+	u64 efer;
+	CHECK(rdmsr_catch(MSR_EFER, &efer) < 0, "RDMSR IA32_EFER faulted");
 	printf("  IA32_EFER 0x%llx\n", efer);
 	CHECK(!(efer & (EFER_LME | EFER_LMA)), "LME/LMA set in 32-bit protected mode");
 	if (cpuid_max_ext() >= 0x80000001 && (cpuid(0x80000001).edx & (1u << 20))) {

@@ -242,6 +242,9 @@ TEST(mode32_pse_4m_pages_and_pse36)
     set32(pde, 0x00C00000 | (1u << 21) | RWU | PTE_PS);
     CHECK_EQ(walk(&c, gva, GPT_ACC_WRITE, &w), GPT_FAULT);
     CHECK_EQ(w.pfec, PFEC_P | PFEC_RSVD | PFEC_W);
+    c.maxphyaddr = 52;
+    CHECK_EQ(walk(&c, gva, GPT_ACC_WRITE, &w), GPT_FAULT);
+    CHECK_EQ(w.pfec, PFEC_P | PFEC_RSVD | PFEC_W);
 }
 
 TEST(mode32_ps_ignored_without_cr4_pse)

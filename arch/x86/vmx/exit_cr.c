@@ -64,7 +64,7 @@ enum vcpu_action exit_cr_access(struct vcpu *v)
         if (cr == 0)
             ok = set_cr0(v, val);
         else if (cr == 3)
-            mmu_set_cr3(v, val);
+            ok = mmu_set_cr3(v, val);
         else if (cr == 4)
             ok = set_cr4(v, val);
         else if (cr == 8)

@@ -15,10 +15,10 @@
 #include "layout.h"
 #include "lib.h"
 
-#define LOW_4G (1ull << 32)
 #define CPUID_ADDR_SIZES 0x80000008u
 
 static unsigned maxphyaddr;
+static void walk_ctx(struct vcpu *v, struct gpt_ctx *c);
 
 static uint64_t shadow_alloc(void *ctx)
 {
@@ -68,12 +68,10 @@ bool mmu_init(struct vcpu *v, char *err, size_t errlen)
         if (!maxphyaddr)
             maxphyaddr = 36;
     }
-    if (shadow_init(&v->shadow, SHADOW_PAE, &shadow_host_ops) != 0) {
-        ksnprintf(err, errlen, "out of memory for shadow page tables");
-        return false;
-    }
-    if (v->shadow.root_hpa >= LOW_4G) {
-        ksnprintf(err, errlen, "PAE shadow root above 4 GiB");
+    int rc = shadow_init(&v->shadow, SHADOW_PAE, &shadow_host_ops);
+    if (rc != 0) {
+        ksnprintf(err, errlen, rc == SHADOW_EINVAL ? "no host page below 4 GiB for the PAE shadow root"
+                                                   : "out of memory for shadow page tables");
         return false;
     }
     mmu_update_mode(v);
@@ -122,12 +120,29 @@ void mmu_update_mode(struct vcpu *v)
     vmwrite(VMCS_ENTRY_CTLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~(uint64_t)ENTRY_IA32E_MODE_GUEST);
 }
 
-void mmu_set_cr3(struct vcpu *v, uint64_t cr3)
+bool mmu_set_cr3(struct vcpu *v, uint64_t cr3)
 {
+    if (v->mode == GPT_MODE_PAE) {
+        /* MOV to CR3 in PAE paging loads the PDPTEs: reserved bits in one are a #GP. */
+        struct gpt_ctx c;
+        uint64_t pdpte[GPT_PAE_PDPTES], bad;
+        walk_ctx(v, &c);
+        c.cr3 = cr3;
+        enum gpt_result r = gpt_load_pdptes(&c, pdpte, &bad);
+        if (r == GPT_FAULT) {
+            vcpu_inject_gp0(v);
+            return false;
+        }
+        if (r == GPT_BAD_GPA) {
+            vcpu_fail(v, "PAE PDPT at %#llx lies outside the VM's memory", (unsigned long long)bad);
+            return false;
+        }
+    }
     v->cr3 = cr3;
     shadow_flush(&v->shadow);
     v->shadow_flushes++;
     vmwrite(VMCS_GUEST_CR3, v->shadow.root_hpa);
+    return true;
 }
 
 void mmu_invlpg(struct vcpu *v, uint64_t gva)
@@ -181,10 +196,12 @@ enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
     bool writable = w.writable ? write || w.dirty : write;
     bool user = w.user && !(write && !w.writable);
     v->shadow_faults++;
-    if (shadow_map(&v->shadow, gva & ~(PAGE_SIZE - 1), hpa, writable, user, w.nx) != 0) {
+    /* The guest page size is recorded so INVLPG anywhere in a large page drops all of it. */
+    uint64_t page = gva & ~(PAGE_SIZE - 1);
+    if (shadow_map_sized(&v->shadow, page, hpa, writable, user, w.nx, w.page_size) != 0) {
         shadow_flush(&v->shadow);
         v->shadow_flushes++;
-        if (shadow_map(&v->shadow, gva & ~(PAGE_SIZE - 1), hpa, writable, user, w.nx) != 0)
+        if (shadow_map_sized(&v->shadow, page, hpa, writable, user, w.nx, w.page_size) != 0)
             return vcpu_fail(v, "out of memory for shadow page tables");
     }
     return VCPU_RESUME;

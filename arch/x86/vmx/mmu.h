@@ -20,7 +20,8 @@ bool mmu_init(struct vcpu *v, char *err, size_t errlen);
 void mmu_destroy(struct vcpu *v);
 /* After the guest changed CR0, CR4 or EFER: recompute the mode and the real registers. */
 void mmu_update_mode(struct vcpu *v);
-void mmu_set_cr3(struct vcpu *v, uint64_t cr3);
+/* False when the write was refused (#GP queued) or the VM stopped. */
+bool mmu_set_cr3(struct vcpu *v, uint64_t cr3);
 void mmu_invlpg(struct vcpu *v, uint64_t gva);
 enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec);
 /* Guest-virtual accesses on the guest's behalf (string I/O, hypercalls). On a guest page fault
