@@ -17,6 +17,11 @@ size_t kstrnlen(const char *s, size_t max);
 /* Parses decimal or 0x-hex with optional K/M/G suffix; false on garbage or overflow. */
 bool kparse_u64(const char *s, uint64_t *out);
 
+/* lib/codec.c: base64 into out (NUL-terminated; returns its length, 0 if out is too small),
+ * and CRC-32 as zlib computes it (start with crc = 0). */
+size_t base64_encode(const void *src, size_t len, char *out, size_t outlen);
+uint32_t crc32_update(uint32_t crc, const void *data, size_t len);
+
 #ifndef MONOVISOR_HOST_TEST
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

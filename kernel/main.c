@@ -14,6 +14,7 @@
 #include "arch/x86/vmx/vmx_caps.h"
 #include "arch/x86/vmx/vmx.h"
 #include "vm/vm.h"
+#include "trace/trace.h"
 
 struct boot_info boot_info;
 
@@ -87,6 +88,7 @@ void kmain(uint32_t magic, uint32_t info)
         else
             kprintf("monovisor: VMX enabled (VMXON)\n");
     }
+    trace_init();
     vms_create_from_modules();
     if (vmx_enabled())
         vms_autostart();

@@ -265,9 +265,8 @@ SHELL_COMMAND(vms, "vms", "", "list VMs: state, exit code, exit count", cmd_vms)
 static int cmd_vm(int argc, char **argv)
 {
     struct vm *vm = argc == 3 ? vm_find(argv[2]) : NULL;
-    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "exits") &&
-                      strcmp(argv[1], "ports"))) {
-        kprintf("usage: vm start|stop|exits|ports NAME\n");
+    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop"))) {
+        kprintf("usage: vm start|stop NAME\n");
         return -1;
     }
     if (!vm) {
@@ -279,38 +278,10 @@ static int cmd_vm(int argc, char **argv)
     } else if (!strcmp(argv[1], "stop")) {
         /* Guests run to completion until the scheduler lands: a VM here is never running. */
         kprintf("vm %s is %s\n", vm->cfg.name, vm_state_name(vm->state));
-    } else if (!strcmp(argv[1], "ports")) {
-        const struct vcpu *v = &vm->vcpu;
-        kprintf("%-6s %-4s %-12s %10s %12s %10s %10s\n", "port", "dir", "owner", "count", "avg cycles", "min", "max");
-        for (unsigned i = 0; i < PORT_STATS_SLOTS; i++) {
-            const struct port_stat *p = &v->ports[i];
-            if (p->used)
-                kprintf("%#06x %-4s %-12s %10llu %12llu %10llu %10llu\n", p->port, p->in ? "in" : "out",
-                        ioport_owner_name(&vm->io, p->port), (unsigned long long)p->s.count,
-                        (unsigned long long)(p->s.cycles / p->s.count), (unsigned long long)p->s.min,
-                        (unsigned long long)p->s.max);
-        }
-        if (v->port_stats_dropped)
-            kprintf("(%llu exits on further ports not tabulated)\n", (unsigned long long)v->port_stats_dropped);
-    } else {
-        const struct vcpu *v = &vm->vcpu;
-        kprintf("%-22s %10s %12s %10s %10s\n", "exit reason", "count", "avg cycles", "min", "max");
-        for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
-            const struct exit_stat *s = &v->stats[r];
-            if (s->count)
-                kprintf("%-22s %10llu %12llu %10llu %10llu\n", vmx_exit_reason_name(r),
-                        (unsigned long long)s->count, (unsigned long long)(s->cycles / s->count),
-                        (unsigned long long)s->min, (unsigned long long)s->max);
-        }
-        kprintf("shadow faults %llu, shadow flushes %llu, #PF injected %llu, unknown MSRs %llu, "
-                "unowned port accesses %llu\n", (unsigned long long)v->shadow_faults,
-                (unsigned long long)v->shadow_flushes, (unsigned long long)v->guest_pf_injected,
-                (unsigned long long)v->unknown_msr_count,
-                (unsigned long long)(vm->io.unowned_reads + vm->io.unowned_writes));
     }
     return 0;
 }
-SHELL_COMMAND(vm, "vm", "start|stop|exits|ports NAME", "start a VM; its exit or I/O-port cost table", cmd_vm);
+SHELL_COMMAND(vm, "vm", "start|stop NAME", "start a VM (runs it to completion for now)", cmd_vm);
 
 static int cmd_regs(int argc, char **argv)
 {

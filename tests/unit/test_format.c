@@ -77,3 +77,23 @@ TEST(strutil)
     CHECK(!kparse_u64("1MM", &v));
     CHECK(!kparse_u64("17179869184G", &v));
 }
+
+TEST(base64_matches_rfc4648_vectors)
+{
+    static const char *in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+    static const char *out[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+    char buf[16];
+    for (int i = 0; i < 7; i++) {
+        CHECK_EQ(base64_encode(in[i], strlen(in[i]), buf, sizeof(buf)), strlen(out[i]));
+        CHECK_STR(buf, out[i]);
+    }
+    CHECK_EQ(base64_encode("foobar", 6, buf, 8), 0);     /* no room for 8 chars + NUL */
+}
+
+TEST(crc32_matches_zlib)
+{
+    CHECK_EQ(crc32_update(0, "123456789", 9), 0xCBF43926);   /* the standard check value */
+    CHECK_EQ(crc32_update(0, "", 0), 0);
+    uint32_t c = crc32_update(0, "12345", 5);
+    CHECK_EQ(crc32_update(c, "6789", 4), 0xCBF43926);         /* incremental == one shot */
+}

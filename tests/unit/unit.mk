@@ -1,6 +1,6 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
 UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow
-UNIT_SRC_format   := lib/format.c lib/strutil.c
+UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
 UNIT_SRC_heap     := mm/heap.c

@@ -282,11 +282,13 @@ static void deliver_events(struct vcpu *v)
             p->type == INTR_TYPE_PRIV_SW_EXC)
             vmwrite(VMCS_ENTRY_INSTR_LEN, p->instr_len);
         vmwrite(VMCS_ENTRY_INTR_INFO, info);
+        trace_inject(v, p->vector, p->type);
         p->valid = false;
     } else if (v->pending_irq >= 0) {
         if (guest_can_take_interrupt()) {
             vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | (uint32_t)v->pending_irq |
                                           (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
+            trace_inject(v, (uint8_t)v->pending_irq, INTR_TYPE_EXT_INTR);
             v->pending_irq = -1;
         } else {
             proc |= PROC_INTR_WINDOW_EXITING;
@@ -313,41 +315,6 @@ static void requeue_vectoring_event(struct vcpu *v)
     };
 }
 
-static void stat_add(struct exit_stat *s, uint64_t cycles)
-{
-    s->count++;
-    s->cycles += cycles;
-    if (!s->min || cycles < s->min)
-        s->min = cycles;
-    if (cycles > s->max)
-        s->max = cycles;
-}
-
-static void account_port(struct vcpu *v, uint64_t qual, uint64_t cycles)
-{
-    uint16_t port = (uint16_t)(qual >> IOQ_PORT_SHIFT);
-    bool in = qual & IOQ_IN;
-    unsigned h = (port * 2u + in) % PORT_STATS_SLOTS;
-    for (unsigned i = 0; i < PORT_STATS_SLOTS; i++, h = (h + 1) % PORT_STATS_SLOTS) {
-        struct port_stat *p = &v->ports[h];
-        if (!p->used) {
-            *p = (struct port_stat){ .used = true, .in = in, .port = port };
-        } else if (p->port != port || p->in != in) {
-            continue;
-        }
-        stat_add(&p->s, cycles);
-        return;
-    }
-    v->port_stats_dropped++;
-}
-
-static void account(struct vcpu *v, unsigned reason, uint64_t qual, uint64_t cycles)
-{
-    stat_add(&v->stats[reason < EXIT_REASON_MAX ? reason : 0], cycles);
-    if (reason == EXIT_REASON_IO)
-        account_port(v, qual, cycles);
-}
-
 void vcpu_run(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -355,8 +322,6 @@ void vcpu_run(struct vcpu *v)
         vm_stop(vm, VM_FAILED, "VMPTRLD failed");
         return;
     }
-    unsigned prev_reason = EXIT_REASON_MAX;
-    uint64_t prev_exit_tsc = 0, prev_qual = 0;
     while (vm->state == VM_RUNNING) {
         deliver_events(v);
         if (vmx_run(&v->regs, v->launched)) {
@@ -364,16 +329,13 @@ void vcpu_run(struct vcpu *v)
             return;
         }
         /* The cost of the previous exit: from its first instruction to this entry. */
-        if (prev_reason < EXIT_REASON_MAX)
-            account(v, prev_reason, prev_qual, v->regs.entry_tsc - prev_exit_tsc);
+        trace_exit_end(v, v->regs.entry_tsc);
         v->launched = true;
         v->exits++;
         v->exit_reason = (uint32_t)vmread(VMCS_EXIT_REASON);
         v->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
         unsigned basic = v->exit_reason & EXIT_REASON_BASIC_MASK;
-        prev_reason = basic;
-        prev_exit_tsc = v->regs.exit_tsc;
-        prev_qual = v->exit_qual;
+        trace_exit_begin(v);
         if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) {
             exit_report_entry_failure(v, false);
             return;
@@ -383,8 +345,7 @@ void vcpu_run(struct vcpu *v)
         if (exit_dispatch(v, basic) == VCPU_STOP && vm->state == VM_RUNNING)
             vm_stop(vm, VM_FAILED, "stopped by the exit handler");
     }
-    if (prev_reason < EXIT_REASON_MAX)
-        account(v, prev_reason, prev_qual, rdtsc() - prev_exit_tsc);
+    trace_exit_end(v, rdtsc());         /* the exit that stopped the VM */
 }
 
 /* ---- diagnostics ---- */

@@ -7,6 +7,7 @@
 #include "vmcs.h"
 #include "mm/gpt.h"
 #include "mm/shadow.h"
+#include "trace/trace.h"
 
 struct vm;
 
@@ -32,10 +33,6 @@ struct pending_event {
     uint32_t instr_len;             /* for software interrupts/exceptions */
 };
 
-struct exit_stat {
-    uint64_t count, cycles, min, max;
-};
-
 /* Per (port, direction) I/O exit cost, in a small open-addressed table: a guest touches few
  * distinct ports, and the exit path must not walk anything long. */
 #define PORT_STATS_SLOTS 256
@@ -43,7 +40,7 @@ struct port_stat {
     bool used;
     bool in;
     uint16_t port;
-    struct exit_stat s;
+    struct cost_stat s;
 };
 
 #define VCPU_MTRR_VAR_PAIRS 8
@@ -79,7 +76,8 @@ struct vcpu {
     uint32_t exit_reason;
     uint64_t exit_qual;
     uint64_t exits;
-    struct exit_stat stats[EXIT_REASON_MAX];
+    struct trace_exit texit;            /* the exit being handled, costed at the next entry */
+    struct cost_stat stats[EXIT_REASON_MAX];
     struct port_stat ports[PORT_STATS_SLOTS];
     uint64_t port_stats_dropped;        /* table full */
     uint64_t unknown_msr_count;
