@@ -29,7 +29,7 @@ KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
 
 
-.PHONY: guests-iso all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean
+.PHONY: guests-iso all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean bench
 all: $(B)/monovisor.elf
 
 # Test guests (build/guests/*.elf): defined here so later rules can depend on them.
@@ -97,6 +97,10 @@ demo: all iso
 	scripts/run-bochs --timeout 0
 demo-qemu: all iso
 	scripts/run-qemu --mode cd --timeout 0
+
+# Benchmarks, not tests: measured figures (Bochs, deterministic TSC).
+bench: all guests
+	$(PYTHON) scripts/bench
 
 clean:
 	rm -rf $(B)
