@@ -164,6 +164,7 @@ bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen)
     }
     vmwrite(VMCS_PIN_CTLS, pin_ctls);
     vmwrite(VMCS_PROC_CTLS, proc_ctls);
+    v->proc_ctls = proc_ctls;
     if (proc_ctls & PROC_SECONDARY_CONTROLS)
         vmwrite(VMCS_PROC_CTLS2, proc2_ctls);
     vmwrite(VMCS_EXIT_CTLS, exit_ctls);
@@ -294,7 +295,10 @@ static void deliver_events(struct vcpu *v)
             proc |= PROC_INTR_WINDOW_EXITING;
         }
     }
-    vmwrite(VMCS_PROC_CTLS, proc);
+    if (proc != v->proc_ctls) {         /* a VMWRITE only when interrupt-window exiting changes */
+        vmwrite(VMCS_PROC_CTLS, proc);
+        v->proc_ctls = proc;
+    }
 }
 
 /* An exit that interrupted the delivery of an event (e.g. a shadow #PF while the guest's CPU
@@ -340,7 +344,7 @@ void vcpu_run(struct vcpu *v)
             exit_report_entry_failure(v, false);
             return;
         }
-        vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+        /* (The CPU itself clears the valid bit of the entry interruption field on exit.) */
         requeue_vectoring_event(v);
         if (exit_dispatch(v, basic) == VCPU_STOP && vm->state == VM_RUNNING)
             vm_stop(vm, VM_FAILED, "stopped by the exit handler");

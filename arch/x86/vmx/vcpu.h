@@ -56,6 +56,7 @@ struct vcpu {
     struct vm *vm;
     uint64_t vmcs_pa;
     bool launched;
+    uint32_t proc_ctls;             /* the primary controls as last written to the VMCS */
 
     /* The guest's view of its control state. */
     uint64_t cr0, cr3, cr4, cr8, efer, xcr0;
