@@ -174,6 +174,11 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
         ksnprintf(err, errlen, "mmu '%s' is not supported yet", vm_mmu_name(cfg->mmu));
         return false;
     }
+    if ((cfg->mem >> 12) > host_pmm.free_frames) {
+        ksnprintf(err, errlen, "not enough host memory for %llu MiB (%llu MiB free)",
+                  (unsigned long long)(cfg->mem >> 20), (unsigned long long)(host_pmm.free_frames >> 8));
+        return false;
+    }
     struct vm *vm = kzalloc(sizeof(*vm));
     uint64_t *chunks = kzalloc((cfg->mem >> GMEM_CHUNK_SHIFT) * sizeof(uint64_t) + sizeof(uint64_t));
     if (!vm || !chunks) {

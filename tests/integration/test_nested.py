@@ -80,3 +80,41 @@ def nested_guests_skylake():
 @test("bochs")
 def nested_guests_lynnfield_no_unrestricted_guest():
     run_suite("corei5_lynnfield_750")
+
+
+@test("bochs")
+def bad_vm_configurations_are_refused_others_run():
+    """Bad configurations and images that are not Multiboot kernels give a clear error and no
+    VM; the good VM beside them still runs."""
+    junk = os.path.join(REPO, "build", "test-logs", "junk.bin")
+    os.makedirs(os.path.dirname(junk), exist_ok=True)
+    with open(junk, "wb") as f:
+        f.write(bytes((i * 7 + 3) & 0xFF for i in range(20000)))     # no Multiboot header
+    iso = os.path.join(REPO, "build", "badcfg.iso")
+    cpuid = os.path.join(REPO, "build", "guests", "cpuid.elf")
+    subprocess.run([os.path.join(REPO, "scripts", "mkiso"), "-o", iso,
+                    "--module", f"{junk} vm=junk mem=16M",
+                    "--module", f"{cpuid} vm=bad/name",
+                    "--module", f"{cpuid} vm=tiny mem=1M",
+                    "--module", f"{cpuid} vm=huge mem=3G",
+                    "--module", f"{cpuid} vm=good mem=16M",
+                    "--module", f"{cpuid} vm=good mem=16M",
+                    "--module", f"{junk} attach=nobody"], check=True)
+    with Guest("run-bochs", "--iso", iso, timeout=300, log=log_path("nested-badcfg")) as g:
+        g.expect(r"monovisor: all autostart VMs have run", 240)
+        out = g.buf
+        for rx in (r"vm junk not created: no Multiboot1 header in the first 8192 bytes: not a Multiboot kernel",
+                   r"module 1: bad VM configuration: bad VM name 'bad/name'",
+                   r"module 2: bad VM configuration: memory size 1M out of range",
+                   r"vm huge not created: not enough host memory for 3072 MiB",
+                   r"vm good not created: a VM named 'good' already exists",
+                   r"module 6: cannot attach to vm 'nobody' \(no such VM\)",
+                   r"\[good\] SUMMARY cpuid: 6 passed, 0 failed",
+                   r"monovisor: vm good stopped: exited with code 0"):
+            check(re.search(rx, out), f"expected /{rx}/ in the boot log", g)
+        g.expect(r"monovisor> ")
+        g.pos -= len("monovisor> ")
+        table = g.command("vms")
+        check(re.search(r"^good\s+stopped\s+0", table, re.M) and "junk" not in table,
+              f"only the good VM should exist:\n{table}")
+        halt(g)
