@@ -91,10 +91,11 @@ check-bochs: all iso guests-iso
 check: all iso pxe guests-iso $(UNIT_BINS)
 	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --qemu --bochs
 
-# The default demo: boot the ISO in Bochs (emulated VMX) with COM1 on this terminal.
-# Ctrl-] quits. `make demo-qemu` boots the same ISO in QEMU (no VMX without KVM).
-demo: all iso
-	scripts/run-bochs --timeout 0
+# The default demo: monovisor in Bochs (emulated VMX) with the test guests as VMs, COM1 on this
+# terminal: the guests run, then the shell (try `vms`, `exits`, `ports portio`). Ctrl-] quits.
+# `make demo-qemu` boots the plain ISO in QEMU (no VMX without KVM).
+demo: all guests-iso
+	scripts/run-bochs --iso $(B)/guests.iso --timeout 0
 demo-qemu: all iso
 	scripts/run-qemu --mode cd --timeout 0
 
