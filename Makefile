@@ -29,7 +29,7 @@ KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
 
 
-.PHONY: guests-iso all iso pxe check check-unit check-qemu check-bochs demo demo-qemu clean bench
+.PHONY: guests-iso all iso pxe check check-unit check-py check-qemu check-bochs demo demo-qemu clean bench
 all: $(B)/monovisor.elf
 
 # Test guests (build/guests/*.elf): defined here so later rules can depend on them.
@@ -82,6 +82,9 @@ UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinc
 check-unit: $(UNIT_BINS)
 	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS)
 
+check-py:
+	@$(PYTHON) tests/run-tests --py
+
 check-qemu: all iso pxe
 	@$(PYTHON) tests/run-tests --qemu
 
@@ -89,7 +92,7 @@ check-bochs: all iso guests-iso
 	@$(PYTHON) tests/run-tests --bochs
 
 check: all iso pxe guests-iso $(UNIT_BINS)
-	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --qemu --bochs
+	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --py --qemu --bochs
 
 # The default demo: monovisor in Bochs (emulated VMX) with the test guests as VMs, COM1 on this
 # terminal: the guests run, then the shell (try `vms`, `exits`, `ports portio`). Ctrl-] quits.
