@@ -207,8 +207,15 @@ static void dump(struct dump_out *o)
     for (size_t i = 0; i < nvms && n < sizeof(vmlist); i++)
         n += (size_t)ksnprintf(vmlist + n, sizeof(vmlist) - n, "%s%d:%s:%llu", i ? "," : "", vms[i]->id,
                                vms[i]->cfg.name, (unsigned long long)(vms[i]->cfg.mem >> 20));
-    outf(o, "MVTRACE BEGIN v=%d tsc_hz=%llu cpu=%s vmx_rev=%#x build=%s overhead=%llu records=%u lost=%llu vms=%s\n",
-         TRACE_FORMAT_VERSION, (unsigned long long)tsc_hz, cpu, host_vmx_caps.revision, build_id_string(),
+    const struct vmx_caps *c = &host_vmx_caps;
+    char feats[64];
+    ksnprintf(feats, sizeof(feats), "%s%s%s%s", c->ept ? "ept," : "", c->vpid ? "vpid," : "",
+              c->unrestricted_guest ? "ug," : "", c->preemption_timer ? "preempt," : "");
+    if (feats[0])
+        feats[strlen(feats) - 1] = '\0';
+    outf(o, "MVTRACE BEGIN v=%d tsc_hz=%llu cpu=%s vmx_rev=%#x vmx=%s mmu=shadow build=%s overhead=%llu records=%u "
+         "lost=%llu vms=%s\n",
+         TRACE_FORMAT_VERSION, (unsigned long long)tsc_hz, cpu, c->revision, feats[0] ? feats : "-", build_id_string(),
          (unsigned long long)t->overhead, t->count, (unsigned long long)t->lost, vmlist[0] ? vmlist : "-");
     uint32_t lines = 0;
     for (uint32_t i = 0; i < t->count; i += TRACE_DUMP_RECS_PER_LINE, lines++) {

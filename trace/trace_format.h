@@ -15,8 +15,10 @@
  *    24    8 qual     the exit qualification (or event-specific data)
  *
  * Serial dump (`trace dump`), ASCII lines so it survives being mixed with other console output:
- *   MVTRACE BEGIN v=1 key=value ...            header: tsc_hz, cpu, vmx_rev, build, overhead,
+ *   MVTRACE BEGIN v=1 key=value ...            header: tsc_hz, cpu, vmx_rev, vmx (features:
+ *                                              ept,vpid,ug,preempt), mmu, build, overhead,
  *                                              records, lost, vms=id:name:memMiB,...
+ *                                              (parsers ignore keys they do not know)
  *   MVT <seq> <base64 payload> <crc32 hex>     seq counts lines from 0; payload is up to
  *                                              TRACE_DUMP_RECS_PER_LINE whole records; the CRC-32
  *                                              (IEEE 802.3, as zlib's crc32) is over the payload bytes
