@@ -21,10 +21,13 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --buil
 	$(shell $(LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments)
 
 # The runtime: 32-bit objects for every guest, mode-neutral ones also as 64-bit.
-GUEST_LIB32 := entry isr longmode boot idt paging console test string fwcfg
-GUEST_LIB64 := isr64 idt console test string fwcfg
-GUEST_LIB32_OBJ := $(GUEST_LIB32:%=$(GUEST_OUT)/obj32/lib/%.o)
-GUEST_LIB64_OBJ := $(GUEST_LIB64:%=$(GUEST_OUT)/obj64/lib/%.o)
+GUEST_LIB32 := entry isr longmode boot idt paging console test fwcfg
+GUEST_LIB64 := isr64 idt console test fwcfg
+# Pure parts of the VMM's own library are shared, not copied (built with the guests' flags).
+GUEST_VMMLIB := string
+GUEST_VMMLIB_CFLAGS := -isystem $(shell $(CC) -print-file-name=include) -Iinclude
+GUEST_LIB32_OBJ := $(GUEST_LIB32:%=$(GUEST_OUT)/obj32/lib/%.o) $(GUEST_VMMLIB:%=$(GUEST_OUT)/obj32/vmmlib/%.o)
+GUEST_LIB64_OBJ := $(GUEST_LIB64:%=$(GUEST_OUT)/obj64/lib/%.o) $(GUEST_VMMLIB:%=$(GUEST_OUT)/obj64/vmmlib/%.o)
 
 .PHONY: guests
 guests: $(GUEST_ELFS)
@@ -39,6 +42,16 @@ $(GUEST_OUT)/obj32/%.o: $(GUEST_SRC)/%.S
 	@mkdir -p $(dir $@)
 	@echo "  AS32    $<"
 	$(Q)$(CC) $(GUEST_CFLAGS32) -Wa,-I$(GUEST_OUT) -MMD -MP -c $< -o $@
+
+$(GUEST_OUT)/obj32/vmmlib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC32    $<"
+	$(Q)$(CC) $(GUEST_CFLAGS32) $(GUEST_VMMLIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_OUT)/obj64/vmmlib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC64    $<"
+	$(Q)$(CC) $(GUEST_CFLAGS64) $(GUEST_VMMLIB_CFLAGS) -MMD -MP -c $< -o $@
 
 $(GUEST_OUT)/obj64/%.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)
@@ -65,4 +78,4 @@ $(GUEST_OUT)/longmode.elf: $(GUEST_OUT)/obj32/longmode_blob.o
 
 .PRECIOUS: $(GUEST_OUT)/obj32/%.o $(GUEST_OUT)/obj64/%.o
 -include $(wildcard $(GUEST_OUT)/obj32/*.d $(GUEST_OUT)/obj32/lib/*.d \
-	$(GUEST_OUT)/obj64/*.d $(GUEST_OUT)/obj64/lib/*.d)
+	$(GUEST_OUT)/obj64/*.d $(GUEST_OUT)/obj64/lib/*.d $(GUEST_OUT)/obj32/vmmlib/*.d $(GUEST_OUT)/obj64/vmmlib/*.d)
