@@ -8,7 +8,7 @@ static void debug_exit_out(void *dev, uint16_t port, unsigned size, uint32_t val
     vm_stop(vm, VM_STOPPED, "exited with code %u (port %#x)", val, port);
 }
 
-static const struct ioport_ops debug_exit_ops = { "debug-exit", NULL, debug_exit_out };
+static const struct ioport_ops debug_exit_ops = { .name = "debug-exit", .in = NULL, .out = debug_exit_out };
 
 void debug_exit_attach(struct vm *vm)
 {

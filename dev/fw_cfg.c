@@ -64,7 +64,7 @@ static void fw_cfg_out(void *dev, uint16_t port, unsigned size, uint32_t val)
         fw_cfg_select(dev, (uint16_t)val);
 }
 
-static const struct ioport_ops fw_cfg_ops = { "fw_cfg", fw_cfg_in, fw_cfg_out };
+static const struct ioport_ops fw_cfg_ops = { .name = "fw_cfg", .in = fw_cfg_in, .out = fw_cfg_out };
 
 void fw_cfg_attach(struct vm *vm, struct fw_cfg *fc)
 {

@@ -29,6 +29,12 @@ static uint32_t size_mask(unsigned size)
 uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size)
 {
     unsigned o = t->owner[port];
+    if (size > 1 && o && t->devs[o - 1].ops->bytewise) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= ioport_in(t, (uint16_t)(port + i), 1) << (8 * i);
+        return v;
+    }
     if (!o || !t->devs[o - 1].ops->in) {
         t->unowned_reads++;
         t->last_unowned = port;
@@ -41,6 +47,11 @@ uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size)
 void ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val)
 {
     unsigned o = t->owner[port];
+    if (size > 1 && o && t->devs[o - 1].ops->bytewise) {
+        for (unsigned i = 0; i < size; i++)
+            ioport_out(t, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xFF);
+        return;
+    }
     if (!o || !t->devs[o - 1].ops->out) {
         t->unowned_writes++;
         t->last_unowned = port;

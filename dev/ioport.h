@@ -13,6 +13,9 @@ struct ioport_ops {
     /* size is 1, 2 or 4; the value read is truncated to size by the caller. */
     uint32_t (*in)(void *dev, uint16_t port, unsigned size);
     void (*out)(void *dev, uint16_t port, unsigned size, uint32_t val);
+    /* An 8-bit ISA chip: a 2- or 4-byte access becomes byte accesses to consecutive ports,
+     * each reaching whoever owns that port, as on the ISA bus. */
+    bool bytewise;
 };
 
 struct ioport_dev {

@@ -17,7 +17,7 @@ static void uart_tx_out(void *dev, uint16_t port, unsigned size, uint32_t val)
         vm_console_putc(dev, (char)val);
 }
 
-static const struct ioport_ops uart_tx_ops = { "com1-tx", uart_tx_in, uart_tx_out };
+static const struct ioport_ops uart_tx_ops = { .name = "com1-tx", .in = uart_tx_in, .out = uart_tx_out };
 
 void uart_tx_attach(struct vm *vm)
 {

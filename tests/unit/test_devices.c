@@ -7,8 +7,8 @@ static struct ioport_table t;
 static uint32_t last_out, last_port, last_size;
 static uint32_t in_a(void *d, uint16_t port, unsigned size) { return 0x12345678 + *(int *)d; }
 static void out_a(void *d, uint16_t port, unsigned size, uint32_t v) { last_out = v; last_port = port; last_size = size; }
-static const struct ioport_ops ops_a = { "a", in_a, out_a };
-static const struct ioport_ops ops_wo = { "wo", NULL, out_a };
+static const struct ioport_ops ops_a = { .name = "a", .in = in_a, .out = out_a };
+static const struct ioport_ops ops_wo = { .name = "wo", .in = NULL, .out = out_a };
 
 TEST(ioport_dispatch_and_unowned)
 {

@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -12,6 +12,9 @@ UNIT_SRC_mbguest  := vm/mbguest.c mm/guest_mem.c lib/format.c lib/strutil.c
 UNIT_SRC_devices  := dev/ioport.c dev/fw_cfg.c
 UNIT_SRC_gpt      := mm/gpt.c
 UNIT_SRC_shadow   := mm/shadow.c
+UNIT_SRC_i8259    := dev/i8259.c dev/ioport.c
+UNIT_SRC_i8254    := dev/i8254.c dev/ioport.c
+UNIT_SRC_ns16550  := dev/ns16550.c dev/ioport.c
 
 UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
 
