@@ -10,7 +10,7 @@ static void debug_exit_out(void *dev, uint16_t port, unsigned size, uint32_t val
 
 static const struct ioport_ops debug_exit_ops = { .name = "debug-exit", .in = NULL, .out = debug_exit_out };
 
-void debug_exit_attach(struct vm *vm)
+bool debug_exit_attach(struct vm *vm)
 {
-    ioport_register(&vm->io, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, &debug_exit_ops, vm);
+    return ioport_register(&vm->io, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, &debug_exit_ops, vm);
 }

@@ -66,11 +66,11 @@ static void fw_cfg_out(void *dev, uint16_t port, unsigned size, uint32_t val)
 
 static const struct ioport_ops fw_cfg_ops = { .name = "fw_cfg", .in = fw_cfg_in, .out = fw_cfg_out };
 
-void fw_cfg_attach(struct vm *vm, struct fw_cfg *fc)
+bool fw_cfg_attach(struct vm *vm, struct fw_cfg *fc)
 {
     memset(fc, 0, sizeof(*fc));
     fc->ram_size = vm->mem.size;
     fc->ncpus = 1;
-    ioport_register(&vm->io, FW_CFG_PORT_SEL, 2, &fw_cfg_ops, fc);
+    return ioport_register(&vm->io, FW_CFG_PORT_SEL, 2, &fw_cfg_ops, fc);
 }
 #endif

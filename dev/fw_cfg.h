@@ -18,7 +18,7 @@ struct fw_cfg {
     uint64_t ram_size;
     uint16_t ncpus;
 };
-void fw_cfg_attach(struct vm *vm, struct fw_cfg *fc);
+bool fw_cfg_attach(struct vm *vm, struct fw_cfg *fc);
 /* Pure model entry points (host-tested). */
 void fw_cfg_select(struct fw_cfg *fc, uint16_t key);
 uint8_t fw_cfg_read_byte(struct fw_cfg *fc);

@@ -63,6 +63,8 @@ static unsigned level_to_irq(const struct i8259_chip *c, unsigned level)
  * on a master in special fully nested mode (a higher slave request may nest). */
 static unsigned chip_request(const struct i8259_chip *c, bool master)
 {
+    if (!(c->irr & ~c->imr))
+        return NO_IRQ;                  /* the common case, checked before every VM entry */
     unsigned req = highest_level(c, c->irr & ~c->imr);
     if (req == NO_IRQ)
         return NO_IRQ;
@@ -153,6 +155,16 @@ void i8259_pulse_irq(struct i8259 *p, unsigned irq)
 bool i8259_intr(const struct i8259 *p)
 {
     return chip_request(&p->chip[MASTER], true) != NO_IRQ;
+}
+
+bool i8259_line_enabled(const struct i8259 *p, unsigned irq)
+{
+    const struct i8259_chip *m = &p->chip[MASTER];
+    if (irq >= I8259_IRQS)
+        return false;
+    if (irq < 8)
+        return !(m->imr & (1u << irq));
+    return !(m->imr & (1u << I8259_CASCADE_IRQ)) && !(p->chip[SLAVE].imr & (1u << (irq & 7)));
 }
 
 uint8_t i8259_ack(struct i8259 *p)

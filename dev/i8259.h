@@ -45,6 +45,9 @@ bool i8259_intr(const struct i8259 *p);
 /* The INTA cycle: returns the vector the CPU receives (spurious IRQ7/15 vector if the request
  * went away) and updates ISR/IRR. */
 uint8_t i8259_ack(struct i8259 *p);
+/* False if the IMRs block this line from ever interrupting the CPU (a timer on it need not
+ * wake or preempt a vCPU: the request is latched when the VMM next looks). */
+bool i8259_line_enabled(const struct i8259 *p, unsigned irq);
 uint8_t i8259_read(struct i8259 *p, uint16_t port);
 void i8259_write(struct i8259 *p, uint16_t port, uint8_t val);
 bool i8259_attach(struct ioport_table *io, struct i8259 *p);

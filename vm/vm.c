@@ -6,13 +6,12 @@
 #include "lib.h"
 #include "layout.h"
 #include "kernel/shell.h"
+#include "kernel/console.h"
+#include "arch/x86/tsc.h"
 #include "boot/bootinfo.h"
 #include "mm/memory.h"
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/vmx/mmu.h"
-#include "dev/debug_exit.h"
-#include "dev/fw_cfg.h"
-#include "dev/uart_tx.h"
 
 extern struct boot_info boot_info;
 struct vm *vms[MAX_VMS];
@@ -65,6 +64,21 @@ void vm_console_putc(struct vm *vm, char c)
     vm->con_line[vm->con_len++] = (c >= 0x20 && c < 0x7F) || c == '\t' ? c : '.';
 }
 
+#define CONSOLE_CTRL_C 0x03
+
+bool vm_console_poll(struct vm *vm)
+{
+    int c;
+    while (ns16550_rx_ready(&vm->com1) && (c = console_getc()) >= 0) {
+        if (c == CONSOLE_CTRL_C) {
+            vm_stop(vm, VM_STOPPED, "stopped from the console (Ctrl-C)");
+            return false;
+        }
+        ns16550_rx(&vm->com1, (uint8_t)c);
+    }
+    return vm->state == VM_RUNNING;
+}
+
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
 {
     if (vm->state != VM_RUNNING)
@@ -108,6 +122,10 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
         gmem_destroy(&vm->mem);
     if (vm->vcpu.vmcs_pa)
         vcpu_destroy(&vm->vcpu);
+    if (!tsc_hz) {
+        ksnprintf(err, errlen, "the TSC frequency is unknown, so guest device clocks cannot run");
+        return false;
+    }
     if (!gmem_init(&vm->mem, vm->cfg.mem, vm->mem_chunks, &gmem_host_ops)) {
         ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(vm->cfg.mem >> 20));
         return false;
@@ -121,12 +139,7 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
         !mbguest_write_info(&vm->mem, vm->cfg.cmdline, mods, vm->nattached, &info, err, errlen))
         return false;
 
-    ioport_init(&vm->io);
-    uart_tx_attach(vm);
-    debug_exit_attach(vm);
-    fw_cfg_attach(vm, &vm->fw_cfg);
-
-    if (!vcpu_init(&vm->vcpu, vm, err, errlen))
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
         return false;
     vm->vcpu.regs.rax = MB1_BOOT_MAGIC;
     vm->vcpu.regs.rbx = info;

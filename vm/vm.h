@@ -7,6 +7,11 @@
 #include "arch/x86/vmx/vcpu.h"
 #include "dev/ioport.h"
 #include "dev/fw_cfg.h"
+#include "dev/i8259.h"
+#include "dev/i8254.h"
+#include "dev/mc146818.h"
+#include "dev/ns16550.h"
+#include "pc_platform.h"
 
 #define MAX_VMS          16
 #define VM_MAX_ATTACHED  8
@@ -33,6 +38,15 @@ struct vm {
     struct vcpu vcpu;
     struct ioport_table io;
     struct fw_cfg fw_cfg;
+    struct i8259 pic;
+    struct i8254 pit;
+    struct mc146818 rtc;
+    struct ns16550 com1, com2;
+    uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */
+    uint64_t timer_deadline;        /* guest TSC of the next device timer event (cached) */
+    bool timers_dirty;              /* a port write may have moved it */
+    uint64_t timer_edges;           /* PIT channel 0 rising edges */
+    uint64_t timer_edges_merged;    /* ... that fell on an already pending request */
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;
 };
@@ -49,5 +63,7 @@ struct vm *vm_find(const char *name);
 void vm_start(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void vm_console_putc(struct vm *vm, char c);
+/* Passes console input to the running VM's COM1; Ctrl-C stops the VM. False once stopped. */
+bool vm_console_poll(struct vm *vm);
 const char *vm_state_name(enum vm_state s);
 #endif

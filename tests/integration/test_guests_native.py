@@ -148,6 +148,12 @@ def guest_msr_tsc_cpu_max():
 
 
 @test("qemu")
+def guest_pit_tick():
+    run_guest("pit_tick", ["pit_calibrate", "pit_tick_hlt", "pit_tick_busy", "pic_mask", "pic_poll",
+                           "pit_latch"])
+
+
+@test("qemu")
 def guest_outside_memory():
     run_guest("outside_memory", ["outside_memory"])
 

@@ -171,6 +171,19 @@ TEST(level_triggered_redelivers_until_device_lowers)
     CHECK(!i8259_intr(&pic));
 }
 
+TEST(line_enabled_follows_both_masks)
+{
+    linux_init(false);
+    CHECK(!i8259_line_enabled(&pic, 0));
+    out(0x21, 0xFA);
+    CHECK(i8259_line_enabled(&pic, 0));
+    out(0xA1, 0xFE);
+    CHECK(i8259_line_enabled(&pic, 8));
+    out(0x21, 0xFE);                    /* the cascade masked: the slave cannot interrupt */
+    CHECK(!i8259_line_enabled(&pic, 8));
+    CHECK(!i8259_line_enabled(&pic, 16));
+}
+
 TEST(elcr_fixed_edge_bits)
 {
     i8259_init(&pic);

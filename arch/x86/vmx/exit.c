@@ -3,8 +3,10 @@
 #include "mmu.h"
 #include "entry_check.h"
 #include "vm/vm.h"
+#include "vm/vmtime.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/tsc.h"
 #include "lib.h"
 
 static enum vcpu_action exit_exception(struct vcpu *v)
@@ -45,17 +47,37 @@ static enum vcpu_action exit_interrupt_window(struct vcpu *v)
     return VCPU_RESUME;                 /* deliver_events() injects now that the guest can take it */
 }
 
+/* How often a halted vCPU looks at the console while it waits (in guest TSC cycles, 1 ms). */
+#define HLT_POLL_PER_SECOND 1000
+
+/* HLT with IF=1: the vCPU waits in the VMM until an interrupt is deliverable. The wait ends
+ * early only if the operator stops the VM. With IF=0, or with no device that could ever
+ * raise an unmasked interrupt, nothing can wake it: the VM is stopped as halted. */
 static enum vcpu_action exit_hlt(struct vcpu *v)
 {
+    struct vm *vm = v->vm;
     vcpu_skip_instruction(v);
-    bool iff = vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF;
-    if (v->pending_irq >= 0 && iff)
-        return VCPU_RESUME;
-    /* No interrupt source can wake this vCPU yet (the platform devices come later): with IF=0
-     * nothing ever could. Either way it must not spin in the VMM. */
-    vm_stop(v->vm, VM_HALTED, iff ? "halted, waiting for an interrupt (no interrupt source)"
-                                  : "halted with interrupts disabled: nothing can wake it");
-    return VCPU_STOP;
+    v->halts++;
+    if (!(vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
+        vm_stop(vm, VM_HALTED, "halted with interrupts disabled: nothing can wake it");
+        return VCPU_STOP;
+    }
+    for (;;) {
+        vm_timers_update(vm);
+        if (v->pending_irq >= 0 || i8259_intr(&vm->pic))
+            return VCPU_RESUME;
+        uint64_t now = vm_guest_tsc(vm), next = vm_next_timer_tsc(vm);
+        bool input = ns16550_rx_ready(&vm->com1) && i8259_line_enabled(&vm->pic, PC_IRQ_COM1);
+        if (next == UINT64_MAX && !input) {
+            vm_stop(vm, VM_HALTED, "halted, waiting for an interrupt that no device will raise");
+            return VCPU_STOP;
+        }
+        uint64_t until = MIN(next, now + tsc_hz / HLT_POLL_PER_SECOND);
+        while (vm_guest_tsc(vm) < until)
+            pause();
+        if (!vm_console_poll(vm))
+            return VCPU_STOP;
+    }
 }
 
 static enum vcpu_action exit_skip(struct vcpu *v)
@@ -112,7 +134,8 @@ static enum vcpu_action exit_xsetbv(struct vcpu *v)
 
 static enum vcpu_action exit_preemption_timer(struct vcpu *v)
 {
-    return VCPU_RESUME;
+    /* A device timer is due (deliver_events raises it) or the slice ended: look at the console. */
+    return vm_console_poll(v->vm) ? VCPU_RESUME : VCPU_STOP;
 }
 
 static const exit_handler_fn handlers[EXIT_REASON_MAX] = {

@@ -7,6 +7,8 @@
 #include "exit.h"
 #include "mmu.h"
 #include "vm/vm.h"
+#include "vm/vmtime.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
@@ -32,12 +34,21 @@ int vmx_run(struct vcpu_regs *regs, int launched);
 /* Exceptions that always exit: #PF for the shadow MMU. */
 #define EXCEPTION_BITMAP_SHADOW BIT(EXC_PF)
 
+/* The longest a guest runs without an exit when no device timer is due sooner: the VMM's
+ * own work (console, other VMs) must not wait on a guest that never exits. */
+#define GUEST_SLICE_PER_SECOND  100
+#define PREEMPTION_TIMER_MAX    0xFFFFFFFFull
+
 static uint32_t pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
+static unsigned preempt_shift;          /* the timer counts down every 2^shift TSC cycles */
+static uint64_t guest_slice_tsc;
 
 static const char *setup_controls(void)
 {
     const struct vmx_caps *c = &host_vmx_caps;
-    pin_ctls = vmx_ctl_adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING);
+    pin_ctls = vmx_ctl_adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER);
+    preempt_shift = c->misc & VMX_MISC_PREEMPT_RATE_MASK;
+    guest_slice_tsc = tsc_hz / GUEST_SLICE_PER_SECOND;
     uint32_t want = PROC_USE_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_INVLPG_EXITING |
                     PROC_MWAIT_EXITING | PROC_RDPMC_EXITING | PROC_CR3_LOAD_EXITING |
                     PROC_CR3_STORE_EXITING | PROC_MOV_DR_EXITING | PROC_UNCOND_IO_EXITING |
@@ -267,11 +278,28 @@ static bool guest_can_take_interrupt(void)
            !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-/* Before each entry: deliver the pending exception, else an external interrupt if the guest
- * can take one now, else ask for an exit when it can. */
+/* Arms the VMX preemption timer for the next device timer event or the end of the slice, so
+ * a guest that spins gets its timer interrupts on time and the VMM gets the CPU back. Without
+ * the timer (older CPUs) interrupts are delivered at the guest's next exit. */
+static void arm_preemption_timer(struct vcpu *v)
+{
+    if (!(pin_ctls & PIN_PREEMPTION_TIMER))
+        return;
+    uint64_t now = vm_guest_tsc(v->vm);
+    uint64_t deadline = MIN(v->vm->timer_deadline, now + guest_slice_tsc);
+    uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
+    vmwrite(VMCS_PREEMPTION_TIMER, MIN(ticks, PREEMPTION_TIMER_MAX));
+}
+
+/* Before each entry: bring device timers up to date; deliver the pending exception, else an
+ * external interrupt from the PIC if the guest can take one now (the INTA cycle happens only
+ * then), else ask for an exit when it can. */
 static void deliver_events(struct vcpu *v)
 {
+    struct vm *vm = v->vm;
     uint32_t proc = proc_ctls;
+    vm_timers_update(vm);
+    bool irq_waiting = v->pending_irq >= 0 || i8259_intr(&vm->pic);
     if (v->pending.valid) {
         struct pending_event *p = &v->pending;
         uint32_t info = INTR_INFO_VALID | p->vector | ((uint32_t)p->type << INTR_INFO_TYPE_SHIFT);
@@ -285,12 +313,16 @@ static void deliver_events(struct vcpu *v)
         vmwrite(VMCS_ENTRY_INTR_INFO, info);
         trace_inject(v, p->vector, p->type);
         p->valid = false;
-    } else if (v->pending_irq >= 0) {
+        if (irq_waiting)
+            proc |= PROC_INTR_WINDOW_EXITING;   /* after the exception's handler starts */
+    } else if (irq_waiting) {
         if (guest_can_take_interrupt()) {
-            vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | (uint32_t)v->pending_irq |
-                                          (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
-            trace_inject(v, (uint8_t)v->pending_irq, INTR_TYPE_EXT_INTR);
+            uint8_t vector = v->pending_irq >= 0 ? (uint8_t)v->pending_irq : i8259_ack(&vm->pic);
             v->pending_irq = -1;
+            vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | vector |
+                                          (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
+            trace_inject(v, vector, INTR_TYPE_EXT_INTR);
+            v->irqs_injected++;
         } else {
             proc |= PROC_INTR_WINDOW_EXITING;
         }
@@ -299,6 +331,7 @@ static void deliver_events(struct vcpu *v)
         vmwrite(VMCS_PROC_CTLS, proc);
         v->proc_ctls = proc;
     }
+    arm_preemption_timer(v);
 }
 
 /* An exit that interrupted the delivery of an event (e.g. a shadow #PF while the guest's CPU

@@ -24,10 +24,10 @@ struct gate {
 #define IP "EIP"
 #endif
 
-static struct gate idt[32] ALIGNED(8);
-static exc_hook_t hooks[32];
+static struct gate idt[IDT_VECTORS] ALIGNED(8);
+static exc_hook_t hooks[IDT_VECTORS];
 volatile struct fault_info last_fault;
-extern const uintptr_t isr_table[32];
+extern const uintptr_t isr_table[IDT_VECTORS];
 extern volatile u32 catch_armed;
 NORETURN void catch_longjmp(void);
 
@@ -44,12 +44,12 @@ static const char *const names[32] = {
 
 const char *exc_name(u32 vector)
 {
-	return vector < 32 ? names[vector] : "?";
+	return vector < 32 ? names[vector] : vector < IDT_VECTORS ? "external interrupt" : "?";
 }
 
 void idt_init(void)
 {
-	for (int v = 0; v < 32; v++) {
+	for (int v = 0; v < IDT_VECTORS; v++) {
 		uintptr_t a = isr_table[v];
 		memset(&idt[v], 0, sizeof(idt[v]));
 		idt[v].off_lo = (u16)a;
@@ -71,7 +71,7 @@ void idt_init(void)
 
 void set_exc_hook(u32 vector, exc_hook_t hook)
 {
-	if (vector < 32)
+	if (vector < IDT_VECTORS)
 		hooks[vector] = hook;
 }
 
@@ -88,7 +88,7 @@ void exc_handler(struct exc_frame *f)
 	last_fault.cr2 = read_cr2();
 	last_fault.ip = f->ip;
 	last_fault.count++;
-	if (f->vector < 32 && hooks[f->vector] && hooks[f->vector](f))
+	if (f->vector < IDT_VECTORS && hooks[f->vector] && hooks[f->vector](f))
 		return;
 	if (catch_armed)
 		catch_longjmp();

@@ -11,6 +11,10 @@
 #define GUEST_IDT_H
 #include "types.h"
 
+/* Exceptions 0-31, then the PIC's 16 IRQs at IRQ_VECTOR_BASE (guests program ICW2 so). */
+#define IDT_VECTORS 48
+#define IRQ_VECTOR_BASE 32
+
 #ifdef __x86_64__
 struct exc_frame {
 	u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -32,6 +36,7 @@ struct fault_info {
 };
 extern volatile struct fault_info last_fault;
 
+/* A hook on an IRQ vector is the interrupt handler: it returns true to IRET. */
 typedef bool (*exc_hook_t)(struct exc_frame *f);
 
 void idt_init(void);

@@ -1,4 +1,4 @@
-/* 32-bit exception entry stubs for vectors 0-31, and the catch_setjmp/catch_longjmp pair
+/* 32-bit entry stubs for exceptions (vectors 0-31) and the 16 PIC IRQs at 32-47, and the catch_setjmp/catch_longjmp pair
  * that lets a test resume at a recovery point after an expected fault. */
 
 	.text
@@ -17,7 +17,7 @@ isr_\vec:
 	jmp isr_common
 .endm
 
-	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	STUB \v
 	.endr
 
@@ -36,7 +36,7 @@ isr_common:
 	.balign 4
 	.globl isr_table
 isr_table:
-	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	.long isr_\v
 	.endr
 

@@ -65,6 +65,7 @@ DEF_CR(4)
 
 static inline void invlpg(ulong va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 static inline void cli(void) { __asm__ volatile("cli"); }
+static inline void sti(void) { __asm__ volatile("sti"); }
 static inline void hlt(void) { __asm__ volatile("hlt"); }
 static inline void barrier(void) { __asm__ volatile("" : : : "memory"); }
 static inline ulong read_flags(void)

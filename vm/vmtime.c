@@ -1,0 +1,65 @@
+#include "vmtime.h"
+#include "vm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
+
+/* PIT edges found late (the VM did not run) are merged into one interrupt, as on hardware
+ * where the PIC latches one request; more than this many are not even counted one by one. */
+#define MAX_EDGES_PER_UPDATE 64
+
+uint64_t vm_guest_tsc(const struct vm *vm)
+{
+    return rdtsc() + vm->vcpu.tsc_offset;
+}
+
+/* tsc * hz / tsc_hz without overflow or 128-bit division: split tsc at tsc_hz. */
+uint64_t vm_tsc_to_ticks(uint64_t tsc, uint32_t hz)
+{
+    return tsc / tsc_hz * hz + tsc % tsc_hz * hz / tsc_hz;
+}
+
+uint64_t vm_ticks_to_tsc(uint64_t ticks, uint32_t hz)
+{
+    return ticks / hz * tsc_hz + (ticks % hz * tsc_hz + hz - 1) / hz;
+}
+
+uint64_t vm_pit_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PIT_HZ); }
+uint64_t vm_rtc_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), RTC_HZ); }
+
+
+
+
+void vm_timers_update(struct vm *vm)
+{
+    /* The common case on the exit path: nothing is due and no device was reprogrammed. */
+    if (!vm->timers_dirty && vm_guest_tsc(vm) < vm->timer_deadline)
+        return;
+    uint64_t now = vm_pit_clock(vm);
+    uint64_t e = i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked);
+    if (e <= now) {
+        unsigned n = 0;
+        while (e <= now && n < MAX_EDGES_PER_UPDATE) {
+            n++;
+            e = i8254_next_rising_edge(&vm->pit, 0, e);
+        }
+        vm->timer_edges += n;
+        vm->timer_edges_merged += n - 1;
+        i8259_pulse_irq(&vm->pic, PC_IRQ_PIT);
+    }
+    vm->pit_checked = now;
+    mc146818_update(&vm->rtc);
+    vm->timer_deadline = vm_next_timer_tsc(vm);
+    vm->timers_dirty = false;
+}
+
+uint64_t vm_next_timer_tsc(const struct vm *vm)
+{
+    uint64_t next = UINT64_MAX;
+    uint64_t e = i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked);
+    if (e != UINT64_MAX && i8259_line_enabled(&vm->pic, PC_IRQ_PIT))
+        next = vm_ticks_to_tsc(e, PIT_HZ);
+    uint64_t r = mc146818_next_event(&vm->rtc);
+    if (r != UINT64_MAX && i8259_line_enabled(&vm->pic, PC_IRQ_RTC))
+        next = MIN(next, vm_ticks_to_tsc(r, RTC_HZ));
+    return next;
+}

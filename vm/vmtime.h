@@ -1,0 +1,21 @@
+/* A VM's clocks. Guest time is its TSC (host TSC + the VMCS offset); every device clock (PIT,
+ * RTC, ACPI PM timer) is derived from it, so devices keep time whatever the exit rate, and
+ * stop nothing while another VM runs. */
+#ifndef MV_VMTIME_H
+#define MV_VMTIME_H
+#include "compiler.h"
+struct vm;
+
+uint64_t vm_guest_tsc(const struct vm *vm);
+/* Guest TSC -> clocks of a device running at hz, and back (rounded up, for deadlines). */
+uint64_t vm_tsc_to_ticks(uint64_t tsc, uint32_t hz);
+uint64_t vm_ticks_to_tsc(uint64_t ticks, uint32_t hz);
+/* Raises the interrupts that device timers owe the guest up to now. Cheap unless a deadline
+ * passed or vm->timers_dirty says a guest port write may have moved one. */
+/* Clock callbacks for the device models (ctx is the struct vm). */
+uint64_t vm_pit_clock(void *vm);
+uint64_t vm_rtc_clock(void *vm);
+void vm_timers_update(struct vm *vm);
+/* The guest TSC at which the next device timer event is due, UINT64_MAX if none. */
+uint64_t vm_next_timer_tsc(const struct vm *vm);
+#endif
