@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/cpu.h"
+#include "sched/sched.h"
 
 #define CONSOLE_BAUD 115200
 
@@ -31,11 +32,16 @@ int console_getc(void)
     return serial_getc(&com1);
 }
 
+bool console_input_ready(void *unused)
+{
+    return serial_rx_ready(&com1);
+}
+
 int console_getc_wait(void)
 {
     int c;
     while ((c = console_getc()) < 0)
-        pause();
+        sched_block(UINT64_MAX, console_input_ready, NULL);
     return c;
 }
 

@@ -5,5 +5,6 @@ void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t n);
 int console_getc(void);         /* -1 if no input pending */
-int console_getc_wait(void);    /* blocks (halting between polls is not safe yet: spins) */
+int console_getc_wait(void);    /* blocks this thread (others run) until a byte arrives */
+bool console_input_ready(void *unused);
 #endif

@@ -1,4 +1,5 @@
 /* monovisor entry from boot/entry.asm: bring up the host, report the machine, run the shell. */
+#include "sched/sched.h"
 #include "lib.h"
 #include "console.h"
 #include "shell.h"
@@ -89,6 +90,7 @@ void kmain(uint32_t magic, uint32_t info)
             kprintf("monovisor: VMX enabled (VMXON)\n");
     }
     trace_init();
+    sched_init("shell");
     vms_create_from_modules();
     if (vmx_enabled())
         vms_autostart();

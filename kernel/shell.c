@@ -1,4 +1,5 @@
 #include "shell.h"
+#include "vm/vm.h"
 #include "lineedit.h"
 #include "console.h"
 #include "lib.h"
@@ -51,13 +52,22 @@ static void echo(void *ctx, const char *s, size_t n)
     console_write(s, n);
 }
 
+static struct lineedit le;
+
+void shell_redraw(void)
+{
+    kprintf("%s%.*s", SHELL_PROMPT, (int)le.len, le.buf);
+}
+
 void shell_run(void)
 {
-    static struct lineedit le;
     le_init(&le, echo, NULL);
     kprintf("%s", SHELL_PROMPT);
     for (;;) {
-        enum le_result r = le_feed(&le, (uint8_t)console_getc_wait());
+        int c = console_getc_wait();
+        if (vm_console_route(c))
+            continue;                   /* the focus key, or input for the focused guest */
+        enum le_result r = le_feed(&le, (uint8_t)c);
         if (r == LE_NONE)
             continue;
         if (r == LE_LINE)

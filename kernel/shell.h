@@ -25,5 +25,7 @@ int shell_split(char *line, char **argv, int max);
 #ifndef MONOVISOR_HOST_TEST
 NORETURN void shell_run(void);
 int shell_execute(char *line);
+/* Prints the prompt and the line being edited again, after other output. */
+void shell_redraw(void);
 #endif
 #endif

@@ -82,6 +82,7 @@ void trace_exit_begin(struct vcpu *v)
     e->reason = (uint16_t)reason;
     e->qual = v->exit_qual;
     e->tsc = v->regs.exit_tsc;
+    e->away = 0;
     e->flags = 0;
     e->info = 0;
     switch (reason) {
@@ -134,7 +135,7 @@ void trace_exit_end(struct vcpu *v, uint64_t entry_tsc)
     if (!e->valid)
         return;
     e->valid = false;
-    uint64_t cost = entry_tsc - e->tsc;
+    uint64_t cost = entry_tsc - e->tsc - e->away;
     cost_stat_add(&v->stats[e->reason < EXIT_REASON_MAX ? e->reason : 0], cost);
     if (e->event == TRACE_EV_IO)
         port_add(v, (uint16_t)e->info, e->flags & TRACE_F_IN, cost);

@@ -25,6 +25,7 @@ struct trace_exit {
     uint16_t event, reason, flags;
     uint32_t info;
     uint64_t qual, tsc;
+    uint64_t away;              /* time the vCPU thread yielded to others: not the exit's cost */
 };
 
 #define TRACE_CLASS(ev) (1u << (ev))

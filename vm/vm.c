@@ -8,6 +8,7 @@
 #include "kernel/shell.h"
 #include "kernel/console.h"
 #include "arch/x86/tsc.h"
+#include "sched/sched.h"
 #include "boot/bootinfo.h"
 #include "mm/memory.h"
 #include "arch/x86/vmx/vmx.h"
@@ -64,19 +65,53 @@ void vm_console_putc(struct vm *vm, char c)
     vm->con_line[vm->con_len++] = (c >= 0x20 && c < 0x7F) || c == '\t' ? c : '.';
 }
 
-#define CONSOLE_CTRL_C 0x03
+/* ---- the console focus: the shell, or one guest's COM1 ---- */
 
-bool vm_console_poll(struct vm *vm)
+#define CONSOLE_FOCUS_KEY 0x1D          /* Ctrl-] */
+
+static struct vm *focus;
+
+static void announce_focus(void)
 {
-    int c;
-    while (ns16550_rx_ready(&vm->com1) && (c = console_getc()) >= 0) {
-        if (c == CONSOLE_CTRL_C) {
-            vm_stop(vm, VM_STOPPED, "stopped from the console (Ctrl-C)");
-            return false;
-        }
-        ns16550_rx(&vm->com1, (uint8_t)c);
+    if (focus)
+        kprintf("\n-- console: vm %s (COM1); Ctrl-] switches --\n", focus->cfg.name);
+    else {
+        kprintf("\n-- console: monovisor shell; Ctrl-] switches --\n");
+        shell_redraw();
     }
-    return vm->state == VM_RUNNING;
+}
+
+/* Ctrl-] moves the focus to the next running VM, after the last one back to the shell. */
+static void focus_next(void)
+{
+    size_t i = 0;
+    if (focus)
+        while (i < nvms && vms[i] != focus)
+            i++;
+    for (i = focus ? i + 1 : 0; i < nvms; i++)
+        if (vms[i]->state == VM_RUNNING)
+            break;
+    focus = i < nvms ? vms[i] : NULL;
+    announce_focus();
+}
+
+bool vm_console_route(int c)
+{
+    if (c == CONSOLE_FOCUS_KEY) {
+        focus_next();
+        return true;
+    }
+    if (!focus)
+        return false;
+    if (focus->state != VM_RUNNING) {
+        kprintf("\n-- vm %s is %s --", focus->cfg.name, vm_state_name(focus->state));
+        focus = NULL;
+        announce_focus();
+        return true;
+    }
+    if (!ns16550_rx(&focus->com1, (uint8_t)c))
+        focus->console_dropped++;       /* the guest is not reading: like a real overrun */
+    return true;
 }
 
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
@@ -150,9 +185,27 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
     return true;
 }
 
+static void vm_thread(void *arg)
+{
+    struct vm *vm = arg;
+    vcpu_run(&vm->vcpu);
+    vm->thread = NULL;
+    if (focus == vm) {
+        focus = NULL;
+        announce_focus();
+    }
+}
+
+static bool vm_thread_gone(void *vm) { return !((struct vm *)vm)->thread; }
+
 void vm_start(struct vm *vm)
 {
     char err[128];
+    if (vm->thread) {
+        kprintf("monovisor: vm %s is %s: its vCPU thread has not ended\n", vm->cfg.name,
+                vm_state_name(vm->state));
+        return;
+    }
     if (!vmx_enabled()) {
         kprintf("monovisor: vm %s: cannot start: VMX is not enabled\n", vm->cfg.name);
         return;
@@ -166,7 +219,19 @@ void vm_start(struct vm *vm)
     kprintf("monovisor: vm %s starting (%s, %llu MiB, %s paging)\n", vm->cfg.name,
             vm_kind_name(vm->cfg.kind), (unsigned long long)(vm->mem.size >> 20), vm_mmu_name(vm->cfg.mmu));
     vm->state = VM_RUNNING;
-    vcpu_run(&vm->vcpu);
+    char name[THREAD_NAME_MAX];
+    ksnprintf(name, sizeof(name), "vcpu0:%s", vm->cfg.name);
+    vm->thread = thread_create(name, THREAD_VCPU, vm_thread, vm);
+    if (!vm->thread)
+        vm_stop(vm, VM_FAILED, "no memory for its vCPU thread");
+}
+
+/* Runs the VM and, like a real machine's power-off, waits for it to end. */
+void vm_run(struct vm *vm)
+{
+    vm_start(vm);
+    while (vm->thread)
+        sched_block(UINT64_MAX, vm_thread_gone, vm);
 }
 
 static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, char *err, size_t errlen)
@@ -254,13 +319,32 @@ void vms_create_from_modules(void)
     }
 }
 
-void vms_autostart(void)
+static bool autostart_done(void *unused)
 {
     for (size_t i = 0; i < nvms; i++)
-        if (vms[i]->cfg.autostart)
+        if (vms[i]->cfg.autostart && vms[i]->thread)
+            return false;
+    return true;
+}
+
+/* Says when every autostart VM has ended (scripts wait for this line), then gives the prompt back. */
+static void autostart_watch(void *unused)
+{
+    sched_block(UINT64_MAX, autostart_done, NULL);
+    kprintf("\nmonovisor: all autostart VMs have run\n");
+    shell_redraw();
+}
+
+void vms_autostart(void)
+{
+    bool any = false;
+    for (size_t i = 0; i < nvms; i++)
+        if (vms[i]->cfg.autostart) {
             vm_start(vms[i]);
-    if (nvms)
-        kprintf("monovisor: all autostart VMs have run\n");
+            any = true;
+        }
+    if (any && !thread_create("autostart-watch", THREAD_VMM, autostart_watch, NULL))
+        kprintf("monovisor: no memory for the autostart watcher\n");
 }
 
 /* ---- shell ---- */
@@ -283,8 +367,8 @@ SHELL_COMMAND(vms, "vms", "", "list VMs: state, exit code, exit count", cmd_vms)
 static int cmd_vm(int argc, char **argv)
 {
     struct vm *vm = argc == 3 ? vm_find(argv[2]) : NULL;
-    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop"))) {
-        kprintf("usage: vm start|stop NAME\n");
+    if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "run") && strcmp(argv[1], "stop"))) {
+        kprintf("usage: vm start|run|stop NAME\n");
         return -1;
     }
     if (!vm) {
@@ -293,13 +377,24 @@ static int cmd_vm(int argc, char **argv)
     }
     if (!strcmp(argv[1], "start")) {
         vm_start(vm);
-    } else if (!strcmp(argv[1], "stop")) {
-        /* Guests run to completion until the scheduler lands: a VM here is never running. */
+    } else if (!strcmp(argv[1], "run")) {
+        vm_run(vm);
+    } else if (vm->state == VM_RUNNING) {
+        vm_stop(vm, VM_STOPPED, "stopped from the shell");
+    } else {
         kprintf("vm %s is %s\n", vm->cfg.name, vm_state_name(vm->state));
     }
     return 0;
 }
-SHELL_COMMAND(vm, "vm", "start|stop NAME", "start a VM (runs it to completion for now)", cmd_vm);
+SHELL_COMMAND(vm, "vm", "start|run|stop NAME",
+              "start a VM in the background, run one until it ends, or stop one", cmd_vm);
+
+static int cmd_sched(int argc, char **argv)
+{
+    sched_dump();
+    return 0;
+}
+SHELL_COMMAND(sched, "sched", "", "threads (vCPUs and VMM threads), states and run time", cmd_sched);
 
 static int cmd_regs(int argc, char **argv)
 {

@@ -42,6 +42,8 @@ struct vm {
     struct i8254 pit;
     struct mc146818 rtc;
     struct ns16550 com1, com2;
+    struct thread *thread;          /* its vCPU thread while it exists */
+    uint64_t console_dropped;       /* console bytes the guest's COM1 had no room for */
     uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */
     uint64_t timer_deadline;        /* guest TSC of the next device timer event (cached) */
     bool timers_dirty;              /* a port write may have moved it */
@@ -56,14 +58,17 @@ extern size_t nvms;
 
 /* Creates VMs from the boot modules' command lines; prints what it made and what it refused. */
 void vms_create_from_modules(void);
-/* Starts every VM marked autostart, one after another (until the scheduler lands). */
+/* Starts every VM marked autostart; they run concurrently with the shell. */
 void vms_autostart(void);
 struct vm *vm_find(const char *name);
-/* (Re)loads the guest image into fresh memory and runs it until it stops. */
+/* (Re)loads the guest image into fresh memory and starts its vCPU thread. */
 void vm_start(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void vm_console_putc(struct vm *vm, char c);
-/* Passes console input to the running VM's COM1; Ctrl-C stops the VM. False once stopped. */
-bool vm_console_poll(struct vm *vm);
+/* Console input from the shell thread: true if it was the focus key (Ctrl-]) or went to the
+ * focused guest's COM1; false if the shell has the focus. */
+bool vm_console_route(int c);
+/* vm_start + waits (blocking only the calling thread) until the VM has ended. */
+void vm_run(struct vm *vm);
 const char *vm_state_name(enum vm_state s);
 #endif

@@ -93,6 +93,11 @@ void serial_flush(struct serial_port *p)
             return;
 }
 
+bool serial_rx_ready(const struct serial_port *p)
+{
+    return p->present && (inb(p->base + UART_LSR) & LSR_DR);
+}
+
 int serial_getc(struct serial_port *p)
 {
     if (!p->present || !(inb(p->base + UART_LSR) & LSR_DR))

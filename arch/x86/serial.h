@@ -19,4 +19,5 @@ void serial_write(struct serial_port *p, const char *s, size_t n);
 /* Waits until the transmitter is empty: before halting, so the last line is not lost. */
 void serial_flush(struct serial_port *p);
 int serial_getc(struct serial_port *p);   /* -1 when nothing received */
+bool serial_rx_ready(const struct serial_port *p);
 #endif

@@ -32,6 +32,7 @@ const char guest_name[] = "pit_tick";
 #define PORT61_OUT2     0x20
 #define HZ              1000
 #define CALIB_MS        50
+#define CALIB_TRIES     3
 #define TIMER_IRQ       0
 
 static volatile u32 ticks;
@@ -76,8 +77,9 @@ static void set_timer_mask(bool masked)
 	outb(PIC1_DATA, master_mask);
 }
 
-/* Gate on, speaker off, mode 0, wait for OUT2: the count of TSC cycles in CALIB_MS. */
-static void t_calibrate(void)
+/* Gate on, speaker off, mode 0, wait for OUT2: TSC cycles in CALIB_MS. Like Linux, the
+ * shortest of a few tries: a try during which the vCPU was not running reads long. */
+static u32 calibrate_once(u32 *polls_out)
 {
 	u32 count = PIT_HZ / 1000 * CALIB_MS;
 	outb(PORT61, (inb(PORT61) & ~PORT61_SPEAKER) | PORT61_GATE2);
@@ -89,7 +91,21 @@ static void t_calibrate(void)
 	while (!(inb(PORT61) & PORT61_OUT2))
 		polls++;
 	u64 t1 = rdtsc();
-	tsc_per_ms = (u32)(t1 - t0) / CALIB_MS;
+	*polls_out = polls;
+	return (u32)(t1 - t0) / CALIB_MS;
+}
+
+static void t_calibrate(void)
+{
+	u32 polls = 0, p;
+	tsc_per_ms = 0;
+	for (int i = 0; i < CALIB_TRIES; i++) {
+		u32 khz = calibrate_once(&p);
+		if (!tsc_per_ms || khz < tsc_per_ms) {
+			tsc_per_ms = khz;
+			polls = p;
+		}
+	}
 	printf("PIT_TICK tsc_khz=%u polls=%u\n", tsc_per_ms, polls);
 	CHECK(polls > 0, "OUT2 was high at once");
 	CHECK(tsc_per_ms > 1000, "TSC rate implausible");

@@ -34,7 +34,7 @@ def trace_dump_matches_guest_and_vmm_aggregates():
         g.pos -= len("monovisor> ")
         check("classes: exit io msr cr pf inject sched dev mmio" in g.command("trace start"),
               "trace start did not enable every class", g)
-        g.command("vm start trace_mix", 300)
+        g.command("vm run trace_mix", 300)
         g.command("trace stop")
         exits = g.command("exits trace_mix")
         ports = g.command("ports trace_mix")

@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -16,6 +16,10 @@ UNIT_SRC_i8259    := dev/i8259.c dev/ioport.c
 UNIT_SRC_i8254    := dev/i8254.c dev/ioport.c
 UNIT_SRC_ns16550  := dev/ns16550.c dev/ioport.c
 UNIT_SRC_mc146818 := dev/mc146818.c dev/ioport.c
+UNIT_SRC_pci      := dev/pci.c dev/ioport.c
+UNIT_SRC_i8042    := dev/i8042.c dev/ioport.c
+UNIT_SRC_sysreset := dev/sysreset.c dev/ioport.c
+UNIT_SRC_acpi_pmtimer := dev/acpi_pmtimer.c dev/ioport.c
 
 UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
 

@@ -4,6 +4,7 @@
 #include "entry_check.h"
 #include "vm/vm.h"
 #include "vm/vmtime.h"
+#include "sched/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/tsc.h"
@@ -47,12 +48,20 @@ static enum vcpu_action exit_interrupt_window(struct vcpu *v)
     return VCPU_RESUME;                 /* deliver_events() injects now that the guest can take it */
 }
 
-/* How often a halted vCPU looks at the console while it waits (in guest TSC cycles, 1 ms). */
-#define HLT_POLL_PER_SECOND 1000
+/* Called by the scheduler for a halted vCPU (another VM's VMCS may be current: no VMCS
+ * access here). Raising due timer interrupts is part of the check. */
+static bool halt_should_end(void *arg)
+{
+    struct vcpu *v = arg;
+    if (v->vm->state != VM_RUNNING)
+        return true;
+    vm_timers_update(v->vm);
+    return v->pending_irq >= 0 || i8259_intr(&v->vm->pic);
+}
 
-/* HLT with IF=1: the vCPU waits in the VMM until an interrupt is deliverable. The wait ends
- * early only if the operator stops the VM. With IF=0, or with no device that could ever
- * raise an unmasked interrupt, nothing can wake it: the VM is stopped as halted. */
+/* HLT with IF=1: the vCPU thread blocks until an interrupt is deliverable, the next device
+ * timer is due, or the VM is stopped; other threads run meanwhile. With IF=0, or when no
+ * device could ever raise an unmasked interrupt, nothing can wake it: the VM stops as halted. */
 static enum vcpu_action exit_hlt(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -62,22 +71,17 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
         vm_stop(vm, VM_HALTED, "halted with interrupts disabled: nothing can wake it");
         return VCPU_STOP;
     }
-    for (;;) {
-        vm_timers_update(vm);
-        if (v->pending_irq >= 0 || i8259_intr(&vm->pic))
-            return VCPU_RESUME;
-        uint64_t now = vm_guest_tsc(vm), next = vm_next_timer_tsc(vm);
-        bool input = ns16550_rx_ready(&vm->com1) && i8259_line_enabled(&vm->pic, PC_IRQ_COM1);
+    while (!halt_should_end(v)) {
+        uint64_t next = vm->timer_deadline;
+        bool input = i8259_line_enabled(&vm->pic, PC_IRQ_COM1) || i8259_line_enabled(&vm->pic, PC_IRQ_COM2);
         if (next == UINT64_MAX && !input) {
             vm_stop(vm, VM_HALTED, "halted, waiting for an interrupt that no device will raise");
             return VCPU_STOP;
         }
-        uint64_t until = MIN(next, now + tsc_hz / HLT_POLL_PER_SECOND);
-        while (vm_guest_tsc(vm) < until)
-            pause();
-        if (!vm_console_poll(vm))
-            return VCPU_STOP;
+        sched_block(next == UINT64_MAX ? UINT64_MAX : next - v->tsc_offset, halt_should_end, v);
     }
+    vcpu_reload(v);
+    return vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;
 }
 
 static enum vcpu_action exit_skip(struct vcpu *v)
@@ -134,8 +138,7 @@ static enum vcpu_action exit_xsetbv(struct vcpu *v)
 
 static enum vcpu_action exit_preemption_timer(struct vcpu *v)
 {
-    /* A device timer is due (deliver_events raises it) or the slice ended: look at the console. */
-    return vm_console_poll(v->vm) ? VCPU_RESUME : VCPU_STOP;
+    return VCPU_RESUME;     /* a device timer is due (deliver_events raises it) or the slice ended */
 }
 
 static const exit_handler_fn handlers[EXIT_REASON_MAX] = {

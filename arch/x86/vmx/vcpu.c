@@ -8,6 +8,7 @@
 #include "mmu.h"
 #include "vm/vm.h"
 #include "vm/vmtime.h"
+#include "sched/sched.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -285,8 +286,12 @@ static void arm_preemption_timer(struct vcpu *v)
 {
     if (!(pin_ctls & PIN_PREEMPTION_TIMER))
         return;
-    uint64_t now = vm_guest_tsc(v->vm);
-    uint64_t deadline = MIN(v->vm->timer_deadline, now + guest_slice_tsc);
+    /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back. */
+    uint64_t now = rdtsc();
+    uint64_t vm_deadline = v->vm->timer_deadline;
+    uint64_t deadline = MIN(sched_slice_end(), now + guest_slice_tsc);
+    if (vm_deadline != UINT64_MAX)
+        deadline = MIN(deadline, vm_deadline - v->tsc_offset);
     uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
     vmwrite(VMCS_PREEMPTION_TIMER, MIN(ticks, PREEMPTION_TIMER_MAX));
 }
@@ -352,6 +357,13 @@ static void requeue_vectoring_event(struct vcpu *v)
     };
 }
 
+/* After the thread ran again: another vCPU or the shell may have made its VMCS current. */
+void vcpu_reload(struct vcpu *v)
+{
+    if (!vmptrld(v->vmcs_pa))
+        vm_stop(v->vm, VM_FAILED, "VMPTRLD failed");
+}
+
 void vcpu_run(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -381,6 +393,13 @@ void vcpu_run(struct vcpu *v)
         requeue_vectoring_event(v);
         if (exit_dispatch(v, basic) == VCPU_STOP && vm->state == VM_RUNNING)
             vm_stop(vm, VM_FAILED, "stopped by the exit handler");
+        if (sched_slice_expired()) {    /* the preemption timer guarantees we get here */
+            uint64_t left = rdtsc();
+            v->yields++;
+            sched_yield();
+            vcpu_reload(v);
+            v->texit.away += rdtsc() - left;
+        }
     }
     trace_exit_end(v, rdtsc());         /* the exit that stopped the VM */
 }

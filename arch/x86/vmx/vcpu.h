@@ -67,7 +67,7 @@ struct vcpu {
     /* Interrupt/exception delivery. */
     struct pending_event pending;   /* injected at the next VM entry */
     int pending_irq;                /* external interrupt vector waiting for a window, or -1 */
-    uint64_t irqs_injected, halts;
+    uint64_t irqs_injected, halts, yields;
 
     /* MMU state: the paging mode the guest is in, and what the CPU walks instead. */
     enum gpt_mode mode;
@@ -103,6 +103,8 @@ void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint3
 void vcpu_inject_ud(struct vcpu *v);
 void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_dump(struct vcpu *v);
+/* Makes this vCPU's VMCS current again after its thread was switched out. */
+void vcpu_reload(struct vcpu *v);
 /* Ends the VM with a reason (printed, kept for `vms`); returns VCPU_STOP for handlers. */
 enum vcpu_action vcpu_fail(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
 #endif

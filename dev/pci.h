@@ -1,0 +1,179 @@
+/* PCI bus 0 behind configuration mechanism #1 (PCI Local Bus spec 2.x, 3.2.2.3.2): the
+ * CONFIG_ADDRESS/CONFIG_DATA port pair, a registry of type-0 functions for the devices that
+ * plug in (IDE, NIC), and the i440FX chipset's two built-in functions: the 82441FX host bridge
+ * at 00:00.0 and the 82371SB (PIIX3) PCI-to-ISA bridge at 00:01.0, whose PIRQ route control
+ * registers steer the four PCI interrupt lines to ISA IRQs on the PIC. */
+#ifndef MV_PCI_H
+#define MV_PCI_H
+#include "compiler.h"
+#include "dev/ioport.h"
+
+/* Mechanism #1 ports. */
+#define PCI_CONFIG_ADDRESS_PORT 0xCF8   /* 32-bit; dword accesses only (0xCF9 is the reset port) */
+#define PCI_CONFIG_DATA_PORT    0xCFC   /* 0xCFC-0xCFF: byte lanes of the addressed dword */
+#define PCI_CONFIG_DATA_PORTS   4
+
+/* CONFIG_ADDRESS fields. */
+#define PCI_CONFIG_ENABLE       0x80000000u     /* bit 31: CONFIG_DATA accesses run config cycles */
+#define PCI_CONFIG_BUS_SHIFT    16
+#define PCI_CONFIG_BUS_MASK     0xFFu
+#define PCI_CONFIG_DEVFN_SHIFT  8               /* device 15:11, function 10:8 */
+#define PCI_CONFIG_DEVFN_MASK   0xFFu
+#define PCI_CONFIG_REG_MASK     0xFCu           /* register 7:2, dword aligned */
+#define PCI_CONFIG_ADDRESS_MASK 0x80FFFFFCu     /* 30:24 reserved and 1:0 read as 0 */
+
+#define PCI_MAX_DEVICES         32
+#define PCI_MAX_FUNCTIONS       8
+#define PCI_CONFIG_SIZE         256
+#define PCI_NUM_BARS            6
+#define PCI_DEVFN(dev, fn)      ((uint8_t)(((dev) << 3) | (fn)))
+#define PCI_DEV(devfn)          ((unsigned)(devfn) >> 3)
+#define PCI_FN(devfn)           ((unsigned)(devfn) & 7)
+
+/* Type-0 configuration header. */
+#define PCI_VENDOR_ID           0x00
+#define PCI_DEVICE_ID           0x02
+#define PCI_COMMAND             0x04
+#define PCI_STATUS              0x06
+#define PCI_CLASS_REVISION      0x08    /* dword: class code 31:8, revision 7:0 */
+#define PCI_REVISION_ID         0x08
+#define PCI_CLASS_PROG          0x09
+#define PCI_CLASS_DEVICE        0x0A    /* word: base class 15:8, subclass 7:0 */
+#define PCI_CACHE_LINE_SIZE     0x0C
+#define PCI_LATENCY_TIMER       0x0D
+#define PCI_HEADER_TYPE         0x0E
+#define PCI_BIST                0x0F
+#define PCI_BAR0                0x10
+#define PCI_BAR5                0x24
+#define PCI_CARDBUS_CIS         0x28
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2C
+#define PCI_SUBSYSTEM_ID        0x2E
+#define PCI_ROM_ADDRESS         0x30
+#define PCI_CAPABILITY_LIST     0x34
+#define PCI_INTERRUPT_LINE      0x3C
+#define PCI_INTERRUPT_PIN       0x3D    /* 1-4 = INTA#-INTD#, 0 = none */
+#define PCI_MIN_GNT             0x3E
+#define PCI_MAX_LAT             0x3F
+#define PCI_DEVICE_SPECIFIC     0x40    /* first register past the standard header */
+
+#define PCI_HEADER_TYPE_NORMAL  0x00
+#define PCI_HEADER_TYPE_MULTI   0x80    /* function 0 of a multi-function device */
+
+/* COMMAND bits. */
+#define PCI_COMMAND_IO          0x0001  /* decode the I/O BARs */
+#define PCI_COMMAND_MEMORY      0x0002  /* decode the memory BARs */
+#define PCI_COMMAND_MASTER      0x0004  /* may initiate (DMA) */
+#define PCI_COMMAND_SPECIAL     0x0008
+#define PCI_COMMAND_INVALIDATE  0x0010
+#define PCI_COMMAND_VGA_PALETTE 0x0020
+#define PCI_COMMAND_PARITY      0x0040  /* respond to parity errors */
+#define PCI_COMMAND_SERR        0x0100  /* drive SERR# */
+
+/* STATUS bits (only the constant ones are modelled; the error bits stay 0). */
+#define PCI_STATUS_FAST_BACK    0x0080
+#define PCI_STATUS_DEVSEL_MEDIUM 0x0200
+
+/* BAR low bits. */
+#define PCI_BAR_SPACE_IO        0x01    /* bit 0: 1 = I/O space */
+#define PCI_BAR_MEM_TYPE_MASK   0x06    /* 00 = 32-bit (the only kind modelled) */
+#define PCI_BAR_MEM_PREFETCH    0x08
+#define PCI_BAR_IO_ADDR_MASK    0xFFFFFFFCu
+#define PCI_BAR_MEM_ADDR_MASK   0xFFFFFFF0u
+#define PCI_BAR_IO_MIN_SIZE     4u
+#define PCI_BAR_MEM_MIN_SIZE    16u
+#define PCI_IO_SPACE_SIZE       0x10000u        /* x86 port space: I/O windows must fit below */
+
+/* Intel ids of the built-in functions. */
+#define PCI_VENDOR_INTEL        0x8086
+#define PCI_DEVICE_I440FX       0x1237
+#define PCI_DEVICE_PIIX3_ISA    0x7000
+#define PCI_CLASS_HOST_BRIDGE   0x060000u       /* base class 06 bridge, subclass 00 host */
+#define PCI_CLASS_ISA_BRIDGE    0x060100u
+#define I440FX_REVISION         0x02
+#define PIIX3_REVISION          0x00
+#define PCI_HOST_BRIDGE_DEVFN   PCI_DEVFN(0, 0)
+#define PCI_ISA_BRIDGE_DEVFN    PCI_DEVFN(1, 0)
+
+/* 82441FX registers kept as plain memory: nothing here shadows BIOS ROM or hides SMRAM. */
+#define I440FX_PAM0             0x59    /* 0xF0000-0xFFFFF attributes in bits 5:4 */
+#define I440FX_PAM6             0x5F
+#define I440FX_PAM_MASK         0x33    /* RE/WE for each half; 7:6 and 3:2 reserved */
+#define I440FX_PAM0_MASK        0x30    /* PAM0's low nibble is reserved */
+#define I440FX_SMRAM            0x72
+#define I440FX_SMRAM_MASK       0x78    /* D_OPEN, D_CLS, D_LCK, G_SMRAME */
+#define I440FX_SMRAM_DEFAULT    0x02    /* C_BASE_SEG = 010: the 0xA0000 segment, fixed */
+
+/* 82371SB function 0: PIRQ route control, one byte per PIRQ line A-D. */
+#define PIIX3_PIRQRC            0x60
+#define PIIX3_PIRQS             4
+#define PIIX3_PIRQRC_DISABLE    0x80    /* bit 7: not routed */
+#define PIIX3_PIRQRC_IRQ_MASK   0x0F    /* bits 3:0: the ISA IRQ */
+#define PIIX3_PIRQRC_WMASK      0x8F    /* bits 6:4 reserved */
+#define PIIX3_PIRQRC_DEFAULT    0x80
+/* IRQs the router may drive: 3-7, 9-12, 14, 15 (0-2, 8 and 13 are the board's own). */
+#define PIIX3_PIRQ_VALID_IRQS   0xDEF8u
+
+struct pci_function;
+struct pci_function_ops {
+    /* Optional hooks. config_read/config_write own the device's registers at offsets >= 0x40
+     * (NULL: plain config memory under wmask; a hook may fall back on pci_config_plain_*). */
+    uint32_t (*config_read)(struct pci_function *f, unsigned offset, unsigned size);
+    void (*config_write)(struct pci_function *f, unsigned offset, unsigned size, uint32_t val);
+    /* A BAR's value changed (also by a sizing probe: pci_bar_address tells whether it now holds
+     * a usable address), so the device can move its I/O or MMIO window. */
+    void (*bar_changed)(struct pci_function *f, unsigned bar, uint32_t old_value, uint32_t new_value);
+    /* COMMAND changed: decoding of the I/O or memory BARs, or bus mastering, switched. */
+    void (*command_changed)(struct pci_function *f, uint16_t old_value, uint16_t new_value);
+};
+
+struct pci_function {
+    uint8_t devfn;                    /* device << 3 | function */
+    uint8_t config[PCI_CONFIG_SIZE];  /* little-endian config space */
+    uint32_t bar_size[PCI_NUM_BARS];  /* power of two, 0 = unimplemented; I/O BARs have bit 0 set in config */
+    uint8_t wmask[PCI_CONFIG_SIZE];   /* writable bits per byte */
+    const struct pci_function_ops *ops;
+    void *dev;
+    bool intx_level;                  /* this function asserts its INTx# */
+};
+
+struct pci_bus {
+    uint32_t config_address;
+    struct pci_function *fn[PCI_MAX_DEVICES * PCI_MAX_FUNCTIONS];   /* index devfn */
+    struct pci_function host_bridge, isa_bridge;
+    void (*set_irq)(void *ctx, unsigned isa_irq, bool level);      /* where routed PIRQs go (the PIC) */
+    void *ctx;
+    uint8_t pirq_level[PIIX3_PIRQS];  /* current level of each PIRQ line (A-D), counting functions asserting it */
+    uint16_t isa_irq_out;             /* ISA IRQs this router drives high (one bit per IRQ) */
+};
+
+void pci_init(struct pci_bus *b, void (*set_irq)(void *, unsigned, bool), void *ctx);
+/* Sets up a function's header: ids, class_rev = the dword at PCI_CLASS_REVISION (class code
+ * << 8 | revision), interrupt pin (1-4 = INTA#-INTD#, 0 = none); the caller then declares
+ * BARs, and may set further config bytes and wmask bits directly. */
+void pci_function_init(struct pci_function *f, uint8_t devfn, uint16_t vendor, uint16_t device,
+                       uint32_t class_rev, uint8_t int_pin, const struct pci_function_ops *ops, void *dev);
+/* A 32-bit non-prefetchable memory or an I/O BAR. size is rounded up to a power of two of at
+ * least 16 (I/O: 4); 0, or too big for the space, leaves the BAR unimplemented. */
+void pci_function_set_bar(struct pci_function *f, unsigned bar, uint32_t size, bool io);
+/* False if devfn is taken. Sets the multi-function bit of function 0 when it gets company. */
+bool pci_register(struct pci_bus *b, struct pci_function *f);
+/* A function raises/lowers its INTx#; the PIIX3 swizzle (PIRQ = (pin - 1 + device) & 3) and
+ * PIRQRC routing pick the ISA IRQ. PIRQs are wired-OR: an IRQ stays high while any source is. */
+void pci_set_intx(struct pci_bus *b, struct pci_function *f, bool level);
+/* offset + size must stay inside one dword (size 1, 2 or 4); otherwise, or for an absent
+ * function, reads return all-ones (of size) and writes are dropped. */
+uint32_t pci_config_read(struct pci_bus *b, uint8_t devfn, unsigned offset, unsigned size);
+void pci_config_write(struct pci_bus *b, uint8_t devfn, unsigned offset, unsigned size, uint32_t val);
+/* Config memory without hooks: what a hook falls back on for the registers it does not own. */
+uint32_t pci_config_plain_read(const struct pci_function *f, unsigned offset, unsigned size);
+void pci_config_plain_write(struct pci_function *f, unsigned offset, unsigned size, uint32_t val);
+/* Decoded base, 0 if unprogrammed: unimplemented, zero, the all-ones sizing value, or an I/O
+ * window that does not fit the 64 KiB port space. Ignores COMMAND (see pci_bar_enabled). */
+uint32_t pci_bar_address(const struct pci_function *f, unsigned bar);
+/* The BAR has an address and COMMAND enables its space: the device should decode it. */
+bool pci_bar_enabled(const struct pci_function *f, unsigned bar);
+bool pci_bar_is_io(const struct pci_function *f, unsigned bar);
+/* The ISA IRQ a PIRQ line (0-3 = A-D) is routed to, or -1 if disabled or invalid. */
+int pci_pirq_route(const struct pci_bus *b, unsigned pirq);
+bool pci_attach(struct ioport_table *io, struct pci_bus *b);
+#endif
