@@ -11,6 +11,10 @@
 #include "dev/i8254.h"
 #include "dev/mc146818.h"
 #include "dev/ns16550.h"
+#include "dev/i8042.h"
+#include "dev/sysreset.h"
+#include "dev/acpi_pmtimer.h"
+#include "dev/pci.h"
 #include "pc_platform.h"
 
 #define MAX_VMS          16
@@ -42,6 +46,10 @@ struct vm {
     struct i8254 pit;
     struct mc146818 rtc;
     struct ns16550 com1, com2;
+    struct i8042 kbc;
+    struct sysreset sysreset;
+    struct acpi_pmtimer pmtimer;
+    struct pci_bus pci;
     struct thread *thread;          /* its vCPU thread while it exists */
     uint64_t console_dropped;       /* console bytes the guest's COM1 had no room for */
     uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */

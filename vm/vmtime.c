@@ -24,6 +24,7 @@ uint64_t vm_ticks_to_tsc(uint64_t ticks, uint32_t hz)
 }
 
 uint64_t vm_pit_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PIT_HZ); }
+uint64_t vm_pmtimer_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PM_TIMER_HZ); }
 uint64_t vm_rtc_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), RTC_HZ); }
 
 

@@ -15,6 +15,7 @@ uint64_t vm_ticks_to_tsc(uint64_t ticks, uint32_t hz);
 /* Clock callbacks for the device models (ctx is the struct vm). */
 uint64_t vm_pit_clock(void *vm);
 uint64_t vm_rtc_clock(void *vm);
+uint64_t vm_pmtimer_clock(void *vm);
 void vm_timers_update(struct vm *vm);
 /* The guest TSC at which the next device timer event is due, UINT64_MAX if none. */
 uint64_t vm_next_timer_tsc(const struct vm *vm);
