@@ -73,6 +73,7 @@ GUEST_VM_MEM ?= 16M
 # Timing guests run alone after the others (`vm run`), so their figures are not shared-CPU ones.
 GUEST_VM_OPTS_pit_tick := autostart=no
 GUEST_VM_OPTS_cpu_share := autostart=no
+GUEST_VM_OPTS_irq_devices := autostart=no
 $(B)/guests.iso: $(B)/monovisor.elf $(GUEST_ELFS) scripts/mkiso
 	$(PYTHON) scripts/mkiso -o $@ $(foreach g,$(GUESTS),--module "$(B)/guests/$(g).elf vm=$(g) mem=$(GUEST_VM_MEM) $(GUEST_VM_OPTS_$(g))")
 guests-iso: $(B)/guests.iso

@@ -154,6 +154,11 @@ def guest_pit_tick():
 
 
 @test("qemu")
+def guest_irq_devices():
+    run_guest("irq_devices", ["rtc_periodic", "uart_thre"])
+
+
+@test("qemu")
 def guest_outside_memory():
     run_guest("outside_memory", ["outside_memory"])
 

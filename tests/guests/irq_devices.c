@@ -1,0 +1,164 @@
+/* irq_devices: interrupt-driven RTC and UART. The RTC periodic interrupt at 1024 Hz is counted
+ * over 50 ticks of a 100 Hz PIT (half a second); a message goes out of COM1 one byte per
+ * transmitter-empty interrupt, as an interrupt-driven serial driver sends.
+ * Prints "IRQ_DEVICES rtc=N" for the nested test. */
+#include "guest.h"
+
+const char guest_name[] = "irq_devices";
+
+#define PIC1_CMD        0x20
+#define PIC1_DATA       0x21
+#define PIC2_CMD        0xa0
+#define PIC2_DATA       0xa1
+#define ICW1_INIT_ICW4  0x11
+#define ICW4_8086       0x01
+#define OCW2_NONSPEC_EOI 0x20
+#define PIT_CH0         0x40
+#define PIT_CMD         0x43
+#define PIT_CH0_MODE2   0x34
+#define PIT_HZ          1193182u
+#define PIT_TICK_HZ     100
+#define RTC_INDEX       0x70
+#define RTC_DATA        0x71
+#define RTC_REG_A       0x0a
+#define RTC_REG_B       0x0b
+#define RTC_REG_C       0x0c
+#define RTC_NMI_OFF     0x80
+#define REGA_DV_32K     0x20
+#define REGA_RS_1024HZ  0x06
+#define REGB_PIE        0x40
+#define REGC_PF         0x40
+#define COM1            0x3f8
+#define UART_THR        0
+#define UART_IER        1
+#define UART_IIR        2
+#define UART_MCR        4
+#define IER_ETBEI       0x02
+#define IIR_ID_MASK     0x0e
+#define IIR_THRE        0x02
+#define MCR_OUT2        0x08
+#define MCR_DTR_RTS     0x03
+#define IRQ_PIT         0
+#define IRQ_COM1        4
+#define IRQ_RTC         8
+
+static volatile u32 pit_ticks, rtc_irqs, rtc_pf_missing, thre_irqs;
+static const char msg[] = "IRQ_DEVICES sent by THRE interrupts\n";
+static volatile u32 msg_pos;
+
+static void eoi(unsigned irq)
+{
+	if (irq >= 8)
+		outb(PIC2_CMD, OCW2_NONSPEC_EOI);
+	outb(PIC1_CMD, OCW2_NONSPEC_EOI);
+}
+
+static bool pit_handler(struct exc_frame *f __attribute__((unused)))
+{
+	pit_ticks++;
+	eoi(IRQ_PIT);
+	return true;
+}
+
+/* As Linux's rtc_interrupt: read register C (which acknowledges), count PF. */
+static bool rtc_handler(struct exc_frame *f __attribute__((unused)))
+{
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_C);
+	if (inb(RTC_DATA) & REGC_PF)
+		rtc_irqs++;
+	else
+		rtc_pf_missing++;
+	eoi(IRQ_RTC);
+	return true;
+}
+
+static bool com1_handler(struct exc_frame *f __attribute__((unused)))
+{
+	if ((inb(COM1 + UART_IIR) & IIR_ID_MASK) == IIR_THRE) {
+		thre_irqs++;
+		if (msg[msg_pos])
+			outb(COM1 + UART_THR, (u8)msg[msg_pos++]);
+		else
+			outb(COM1 + UART_IER, 0);   /* all sent */
+	}
+	eoi(IRQ_COM1);
+	return true;
+}
+
+static void init_8259(void)
+{
+	outb(PIC1_CMD, ICW1_INIT_ICW4);
+	outb(PIC1_DATA, IRQ_VECTOR_BASE);
+	outb(PIC1_DATA, 1u << 2);
+	outb(PIC1_DATA, ICW4_8086);
+	outb(PIC2_CMD, ICW1_INIT_ICW4);
+	outb(PIC2_DATA, IRQ_VECTOR_BASE + 8);
+	outb(PIC2_DATA, 2);
+	outb(PIC2_DATA, ICW4_8086);
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+}
+
+static void t_rtc_periodic(void)
+{
+	u32 count = PIT_HZ / PIT_TICK_HZ;
+	outb(PIT_CMD, PIT_CH0_MODE2);
+	outb(PIT_CH0, count & 0xff);
+	outb(PIT_CH0, count >> 8);
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_A);
+	outb(RTC_DATA, REGA_DV_32K | REGA_RS_1024HZ);
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_C);
+	(void)inb(RTC_DATA);
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_B);
+	u8 b = inb(RTC_DATA);
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_B);
+	outb(RTC_DATA, b | REGB_PIE);
+	outb(PIC2_DATA, (u8)~(1u << (IRQ_RTC - 8)));
+	outb(PIC1_DATA, (u8)~((1u << IRQ_PIT) | (1u << 2)));
+	sti();
+	while (pit_ticks < 1)
+		hlt();
+	u32 start = rtc_irqs;
+	while (pit_ticks < 51)
+		hlt();
+	u32 n = rtc_irqs - start;
+	cli();
+	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_B);
+	outb(RTC_DATA, b);
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+	printf("IRQ_DEVICES rtc=%u in 0.5 s at 1024 Hz\n", n);
+	CHECK(rtc_pf_missing == 0, "%u RTC interrupts without PF in register C", rtc_pf_missing);
+	CHECK(n >= 497 && n <= 527, "%u RTC periodic interrupts in 0.5 s at 1024 Hz", n);
+	test_pass();
+}
+
+static void t_uart_thre(void)
+{
+	serial_flush();
+	outb(COM1 + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
+	outb(PIC1_DATA, (u8)~(1u << IRQ_COM1));
+	sti();
+	outb(COM1 + UART_IER, IER_ETBEI);       /* THR is empty: the first interrupt comes at once */
+	u32 spins = 0;
+	while (msg[msg_pos] && spins < 10000000)
+		spins++;
+	cli();
+	outb(COM1 + UART_IER, 0);
+	outb(PIC1_DATA, 0xff);
+	u32 sent = msg_pos;
+	CHECK(sent == sizeof(msg) - 1, "only %u of %u bytes went out by THRE interrupts", sent,
+	      (u32)sizeof(msg) - 1);
+	CHECK(thre_irqs >= sent, "%u THRE interrupts for %u bytes", thre_irqs, sent);
+	test_pass();
+}
+
+void guest_main(void)
+{
+	set_exc_hook(IRQ_VECTOR_BASE + IRQ_PIT, pit_handler);
+	set_exc_hook(IRQ_VECTOR_BASE + IRQ_COM1, com1_handler);
+	set_exc_hook(IRQ_VECTOR_BASE + IRQ_RTC, rtc_handler);
+	init_8259();
+	run_test("rtc_periodic", t_rtc_periodic);
+	run_test("uart_thre", t_uart_thre);
+}
