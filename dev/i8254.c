@@ -21,11 +21,8 @@
 #define STATUS_OUT          BIT(7)
 #define STATUS_NULL_COUNT   BIT(6)
 #define STATUS_CTRL_MASK    0x3F
-#define SYSCTL_GATE2        BIT(0)
-#define SYSCTL_SPEAKER      BIT(1)
 #define SYSCTL_WRITABLE     0x0F
 #define SYSCTL_REFRESH      BIT(4)
-#define SYSCTL_OUT2         BIT(5)
 #define REFRESH_HALF_PERIOD 18      /* the DRAM refresh request toggles every ~15 us */
 #define CH_SPEAKER          2
 #define BINARY_MODULUS      65536u
@@ -336,7 +333,8 @@ void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx)
 
 static uint32_t pit_in(void *dev, uint16_t port, unsigned size) { return i8254_read(dev, port); }
 static void pit_out(void *dev, uint16_t port, unsigned size, uint32_t val) { i8254_write(dev, port, (uint8_t)val); }
-static const struct ioport_ops pit_ops = { .name = "pit", .in = pit_in, .out = pit_out, .bytewise = true };
+static const struct ioport_ops pit_ops = { .name = "pit", .in = pit_in, .out = pit_out, .bytewise = true,
+                                           .timer_source = true };
 static const struct ioport_ops sysctl_ops = { .name = "port61", .in = pit_in, .out = pit_out, .bytewise = true };
 
 bool i8254_attach(struct ioport_table *io, struct i8254 *pit)

@@ -12,6 +12,9 @@
 #define I8254_PORT_CMD      0x43
 #define PORT_SYSCTL_B       0x61    /* NMI status and control: gate 2, speaker, OUT2, refresh */
 #define I8254_CHANNELS      3
+#define SYSCTL_GATE2        BIT(0)  /* port 0x61: channel 2 gate */
+#define SYSCTL_SPEAKER      BIT(1)  /* port 0x61: speaker data enable */
+#define SYSCTL_OUT2         BIT(5)  /* port 0x61: channel 2 output (read-only) */
 
 struct i8254_channel {
     uint8_t mode, rw;           /* 0-5; 1 = LSB, 2 = MSB, 3 = LSB then MSB */

@@ -8,9 +8,6 @@
  *    always delivered the 8086 way. */
 #include "i8259.h"
 
-#define ICW1_IC4            BIT(0)
-#define ICW1_SNGL           BIT(1)
-#define ICW1_INIT           BIT(4)
 #define ICW4_AEOI           BIT(1)
 #define ICW4_SFNM           BIT(4)
 #define OCW_SELECT_MASK     0x18    /* bits 4:3 of a command-port write */
@@ -328,7 +325,8 @@ void i8259_write(struct i8259 *p, uint16_t port, uint8_t val)
 
 static uint32_t pic_in(void *dev, uint16_t port, unsigned size) { return i8259_read(dev, port); }
 static void pic_out(void *dev, uint16_t port, unsigned size, uint32_t val) { i8259_write(dev, port, (uint8_t)val); }
-static const struct ioport_ops pic_ops = { .name = "pic", .in = pic_in, .out = pic_out, .bytewise = true };
+static const struct ioport_ops pic_ops = { .name = "pic", .in = pic_in, .out = pic_out, .bytewise = true,
+                                           .timer_source = true };
 static const struct ioport_ops elcr_ops = { .name = "elcr", .in = pic_in, .out = pic_out, .bytewise = true };
 
 bool i8259_attach(struct ioport_table *io, struct i8259 *p)

@@ -14,6 +14,10 @@
 #define I8259_ELCR_SLAVE    0x4D1
 #define I8259_CASCADE_IRQ   2
 #define I8259_IRQS          16
+#define ICW1_IC4            BIT(0)  /* ICW4 follows */
+#define ICW1_SNGL           BIT(1)  /* single chip, no ICW3 */
+#define ICW1_INIT           BIT(4)  /* a command-port write with this bit is ICW1 */
+#define ICW4_8086           BIT(0)
 
 struct i8259_chip {
     uint8_t irr, isr, imr;

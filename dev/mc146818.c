@@ -336,22 +336,11 @@ void mc146818_write(struct mc146818 *r, uint16_t port, uint8_t val)
     }
 }
 
-/* Wider accesses are split into bytes on consecutive ports, as the ISA bus does. */
-static uint32_t rtc_io_in(void *dev, uint16_t port, unsigned size)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < size && i < 4; i++)
-        v |= (uint32_t)mc146818_read(dev, (uint16_t)(port + i)) << (8 * i);
-    return v;
-}
+static uint32_t rtc_io_in(void *dev, uint16_t port, unsigned size) { return mc146818_read(dev, port); }
+static void rtc_io_out(void *dev, uint16_t port, unsigned size, uint32_t val) { mc146818_write(dev, port, (uint8_t)val); }
 
-static void rtc_io_out(void *dev, uint16_t port, unsigned size, uint32_t val)
-{
-    for (unsigned i = 0; i < size && i < 4; i++)
-        mc146818_write(dev, (uint16_t)(port + i), (uint8_t)(val >> (8 * i)));
-}
-
-static const struct ioport_ops rtc_ops = { .name = "rtc", .in = rtc_io_in, .out = rtc_io_out };
+static const struct ioport_ops rtc_ops = { .name = "rtc", .in = rtc_io_in, .out = rtc_io_out, .bytewise = true,
+                                           .timer_source = true };
 
 bool mc146818_attach(struct ioport_table *io, struct mc146818 *r)
 {

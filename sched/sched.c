@@ -16,8 +16,6 @@ static struct thread *current;
 static uint64_t idle_tsc, idle_since;
 static uint64_t slice_tsc;
 
-struct thread *sched_current(void) { return current; }
-
 void sched_init(const char *boot_thread_name)
 {
     kstrlcpy(boot_thread.name, boot_thread_name, sizeof(boot_thread.name));
@@ -113,8 +111,6 @@ static void recompute_earliest_wake(void)
     } while (t != current);
     earliest_wake = e;
 }
-
-uint64_t sched_next_wake(void) { return earliest_wake; }
 
 /* A thread whose wait just ended (a timer interrupt due, input arrived) goes before the
  * runnable ones, like a boost: that is what keeps guest timer ticks on time under load.

@@ -35,7 +35,6 @@ struct thread {
 /* The boot context becomes the first thread (the shell). */
 void sched_init(const char *boot_thread_name);
 struct thread *thread_create(const char *name, enum thread_kind kind, void (*entry)(void *), void *arg);
-struct thread *sched_current(void);
 /* Lets every other runnable thread run once. */
 void sched_yield(void);
 /* Waits until the host TSC reaches wake_tsc or ready(arg) is true (either may be absent). */
@@ -45,7 +44,6 @@ void sched_block(uint64_t wake_tsc, thread_ready_fn ready, void *arg);
 bool sched_slice_expired(void);
 /* The host TSC at which the current thread should give the CPU up (for the preemption timer). */
 uint64_t sched_slice_end(void);
-uint64_t sched_next_wake(void);
 /* Threads, states and run time (the `sched` command). */
 void sched_dump(void);
 #endif

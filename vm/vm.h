@@ -51,12 +51,9 @@ struct vm {
     struct acpi_pmtimer pmtimer;
     struct pci_bus pci;
     struct thread *thread;          /* its vCPU thread while it exists */
-    uint64_t console_dropped;       /* console bytes the guest's COM1 had no room for */
     uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */
     uint64_t timer_deadline;        /* guest TSC of the next device timer event (cached) */
-    bool timers_dirty;              /* a port write may have moved it */
-    uint64_t timer_edges;           /* PIT channel 0 rising edges */
-    uint64_t timer_edges_merged;    /* ... that fell on an already pending request */
+    bool timers_dirty;              /* a write to a timer_source device may have moved it */
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;
 };

@@ -3,10 +3,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 
-/* PIT edges found late (the VM did not run) are merged into one interrupt, as on hardware
- * where the PIC latches one request; more than this many are not even counted one by one. */
-#define MAX_EDGES_PER_UPDATE 64
-
 uint64_t vm_guest_tsc(const struct vm *vm)
 {
     return rdtsc() + vm->vcpu.tsc_offset;
@@ -27,33 +23,9 @@ uint64_t vm_pit_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PIT
 uint64_t vm_pmtimer_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PM_TIMER_HZ); }
 uint64_t vm_rtc_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), RTC_HZ); }
 
-
-
-
-void vm_timers_update(struct vm *vm)
-{
-    /* The common case on the exit path: nothing is due and no device was reprogrammed. */
-    if (!vm->timers_dirty && vm_guest_tsc(vm) < vm->timer_deadline)
-        return;
-    uint64_t now = vm_pit_clock(vm);
-    uint64_t e = i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked);
-    if (e <= now) {
-        unsigned n = 0;
-        while (e <= now && n < MAX_EDGES_PER_UPDATE) {
-            n++;
-            e = i8254_next_rising_edge(&vm->pit, 0, e);
-        }
-        vm->timer_edges += n;
-        vm->timer_edges_merged += n - 1;
-        i8259_pulse_irq(&vm->pic, PC_IRQ_PIT);
-    }
-    vm->pit_checked = now;
-    mc146818_update(&vm->rtc);
-    vm->timer_deadline = vm_next_timer_tsc(vm);
-    vm->timers_dirty = false;
-}
-
-uint64_t vm_next_timer_tsc(const struct vm *vm)
+/* The guest TSC at which the next device timer event is due, UINT64_MAX if none. Events on
+ * masked lines need no deadline: the request latches when the VMM next looks. */
+static uint64_t next_timer_tsc(const struct vm *vm)
 {
     uint64_t next = UINT64_MAX;
     uint64_t e = i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked);
@@ -63,4 +35,19 @@ uint64_t vm_next_timer_tsc(const struct vm *vm)
     if (r != UINT64_MAX && i8259_line_enabled(&vm->pic, PC_IRQ_RTC))
         next = MIN(next, vm_ticks_to_tsc(r, RTC_HZ));
     return next;
+}
+
+void vm_timers_update(struct vm *vm)
+{
+    /* The common case on the exit path: nothing is due and no device was reprogrammed. */
+    if (!vm->timers_dirty && vm_guest_tsc(vm) < vm->timer_deadline)
+        return;
+    /* Edges that passed while the VM did not run make one request, as the PIC latches one. */
+    uint64_t now = vm_pit_clock(vm);
+    if (i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked) <= now)
+        i8259_pulse_irq(&vm->pic, PC_IRQ_PIT);
+    vm->pit_checked = now;
+    mc146818_update(&vm->rtc);
+    vm->timer_deadline = next_timer_tsc(vm);
+    vm->timers_dirty = false;
 }

@@ -2,32 +2,9 @@
  * so a machine without COM1 does not make every print spin forever. */
 #include "serial.h"
 #include "cpu.h"
-
-/* Register offsets from the port base (NS16550A datasheet). */
-#define UART_RBR 0      /* receive buffer (read, DLAB=0) */
-#define UART_THR 0      /* transmit holding (write, DLAB=0) */
-#define UART_DLL 0      /* divisor latch low (DLAB=1) */
-#define UART_IER 1
-#define UART_DLM 1      /* divisor latch high (DLAB=1) */
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_SCR 7
+#include "dev/ns16550.h"                /* register offsets and bits: the same chip */
 
 #define LCR_8N1     0x03
-#define LCR_DLAB    0x80
-#define FCR_ENABLE  0x01
-#define FCR_CLR_RX  0x02
-#define FCR_CLR_TX  0x04
-#define FCR_TRIG_14 0xC0
-#define MCR_DTR     0x01
-#define MCR_RTS     0x02
-#define MCR_OUT2    0x08
-#define MCR_LOOP    0x10
-#define LSR_DR      0x01
-#define LSR_THRE    0x20
-#define LSR_TEMT    0x40
 
 #define UART_CLOCK_DIV_BASE 115200u
 #define TX_SPIN_LIMIT 200000u
@@ -52,7 +29,7 @@ bool serial_init(struct serial_port *p, uint16_t base, uint32_t baud)
     outb(base + UART_DLL, div & 0xFF);
     outb(base + UART_DLM, div >> 8);
     outb(base + UART_LCR, LCR_8N1);
-    outb(base + UART_FCR, FCR_ENABLE | FCR_CLR_RX | FCR_CLR_TX | FCR_TRIG_14);
+    outb(base + UART_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_CLEAR_TX | FCR_TRIG_14);
 
     /* Loopback self-test: a byte sent must come back. */
     outb(base + UART_MCR, MCR_LOOP | MCR_RTS | MCR_DTR);

@@ -3,43 +3,30 @@
  * VMs at once, the counts show the scheduler's share: about half each, and equal.
  * Prints "CPU_SHARE work=N ticks=T". */
 #include "guest.h"
+#include "pic.h"
 
 const char guest_name[] = "cpu_share";
 
-#define PIC1_CMD        0x20
-#define PIC1_DATA       0x21
-#define PIC2_CMD        0xa0
-#define PIC2_DATA       0xa1
-#define ICW1_INIT_ICW4  0x11
-#define ICW4_8086       0x01
-#define OCW2_NONSPEC_EOI 0x20
 #define PIT_CH0         0x40
 #define PIT_CMD         0x43
 #define PIT_CH0_MODE2   0x34
 #define PIT_HZ          1193182u
 #define HZ              100
 #define RUN_TICKS       200
+#define TIMER_IRQ       0
 
 static volatile u32 ticks;
 
 static bool tick(struct exc_frame *f __attribute__((unused)))
 {
 	ticks++;
-	outb(PIC1_CMD, OCW2_NONSPEC_EOI);
+	pic_eoi(TIMER_IRQ);
 	return true;
 }
 
 static void t_share(void)
 {
-	outb(PIC1_CMD, ICW1_INIT_ICW4);
-	outb(PIC1_DATA, IRQ_VECTOR_BASE);
-	outb(PIC1_DATA, 1u << 2);
-	outb(PIC1_DATA, ICW4_8086);
-	outb(PIC2_CMD, ICW1_INIT_ICW4);
-	outb(PIC2_DATA, IRQ_VECTOR_BASE + 8);
-	outb(PIC2_DATA, 2);
-	outb(PIC2_DATA, ICW4_8086);
-	outb(PIC2_DATA, 0xff);
+	pic_init();
 	outb(PIC1_DATA, 0xfe);          /* only the timer */
 	u32 count = PIT_HZ / HZ;
 	outb(PIT_CMD, PIT_CH0_MODE2);

@@ -21,7 +21,7 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --buil
 	$(shell $(LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments)
 
 # The runtime: 32-bit objects for every guest, mode-neutral ones also as 64-bit.
-GUEST_LIB32 := entry isr longmode boot idt paging console test fwcfg
+GUEST_LIB32 := entry isr longmode boot idt paging console test fwcfg pic
 GUEST_LIB64 := isr64 idt console test fwcfg
 # Pure parts of the VMM's own library are shared, not copied (built with the guests' flags).
 GUEST_VMMLIB := string

@@ -3,16 +3,10 @@
  * transmitter-empty interrupt, as an interrupt-driven serial driver sends.
  * Prints "IRQ_DEVICES rtc=N" for the nested test. */
 #include "guest.h"
+#include "pic.h"
 
 const char guest_name[] = "irq_devices";
 
-#define PIC1_CMD        0x20
-#define PIC1_DATA       0x21
-#define PIC2_CMD        0xa0
-#define PIC2_DATA       0xa1
-#define ICW1_INIT_ICW4  0x11
-#define ICW4_8086       0x01
-#define OCW2_NONSPEC_EOI 0x20
 #define PIT_CH0         0x40
 #define PIT_CMD         0x43
 #define PIT_CH0_MODE2   0x34
@@ -46,17 +40,10 @@ static volatile u32 pit_ticks, rtc_irqs, rtc_pf_missing, thre_irqs;
 static const char msg[] = "IRQ_DEVICES sent by THRE interrupts\n";
 static volatile u32 msg_pos;
 
-static void eoi(unsigned irq)
-{
-	if (irq >= 8)
-		outb(PIC2_CMD, OCW2_NONSPEC_EOI);
-	outb(PIC1_CMD, OCW2_NONSPEC_EOI);
-}
-
 static bool pit_handler(struct exc_frame *f __attribute__((unused)))
 {
 	pit_ticks++;
-	eoi(IRQ_PIT);
+	pic_eoi(IRQ_PIT);
 	return true;
 }
 
@@ -68,7 +55,7 @@ static bool rtc_handler(struct exc_frame *f __attribute__((unused)))
 		rtc_irqs++;
 	else
 		rtc_pf_missing++;
-	eoi(IRQ_RTC);
+	pic_eoi(IRQ_RTC);
 	return true;
 }
 
@@ -81,22 +68,8 @@ static bool com1_handler(struct exc_frame *f __attribute__((unused)))
 		else
 			outb(COM1 + UART_IER, 0);   /* all sent */
 	}
-	eoi(IRQ_COM1);
+	pic_eoi(IRQ_COM1);
 	return true;
-}
-
-static void init_8259(void)
-{
-	outb(PIC1_CMD, ICW1_INIT_ICW4);
-	outb(PIC1_DATA, IRQ_VECTOR_BASE);
-	outb(PIC1_DATA, 1u << 2);
-	outb(PIC1_DATA, ICW4_8086);
-	outb(PIC2_CMD, ICW1_INIT_ICW4);
-	outb(PIC2_DATA, IRQ_VECTOR_BASE + 8);
-	outb(PIC2_DATA, 2);
-	outb(PIC2_DATA, ICW4_8086);
-	outb(PIC1_DATA, 0xff);
-	outb(PIC2_DATA, 0xff);
 }
 
 static void t_rtc_periodic(void)
@@ -114,7 +87,7 @@ static void t_rtc_periodic(void)
 	outb(RTC_INDEX, RTC_NMI_OFF | RTC_REG_B);
 	outb(RTC_DATA, b | REGB_PIE);
 	outb(PIC2_DATA, (u8)~(1u << (IRQ_RTC - 8)));
-	outb(PIC1_DATA, (u8)~((1u << IRQ_PIT) | (1u << 2)));
+	outb(PIC1_DATA, (u8)~((1u << IRQ_PIT) | (1u << PIC_CASCADE_IRQ)));
 	sti();
 	while (pit_ticks < 1)
 		hlt();
@@ -158,7 +131,7 @@ void guest_main(void)
 	set_exc_hook(IRQ_VECTOR_BASE + IRQ_PIT, pit_handler);
 	set_exc_hook(IRQ_VECTOR_BASE + IRQ_COM1, com1_handler);
 	set_exc_hook(IRQ_VECTOR_BASE + IRQ_RTC, rtc_handler);
-	init_8259();
+	pic_init();
 	run_test("rtc_periodic", t_rtc_periodic);
 	run_test("uart_thre", t_uart_thre);
 }

@@ -6,19 +6,10 @@
  * Prints "PIT_TICK ticks=N in 1 s" etc. for the nested test; natively under QEMU it is the
  * reference. Tolerances are 3%: the guest counts interrupts over its own TSC second. */
 #include "guest.h"
+#include "pic.h"
 
 const char guest_name[] = "pit_tick";
 
-#define PIC1_CMD        0x20
-#define PIC1_DATA       0x21
-#define PIC2_CMD        0xa0
-#define PIC2_DATA       0xa1
-#define ICW1_INIT_ICW4  0x11
-#define ICW4_8086       0x01
-#define OCW2_SPEC_EOI   0x60
-#define OCW3_READ_IRR   0x0a
-#define OCW3_READ_ISR   0x0b
-#define OCW3_POLL       0x0c
 #define PIT_CH0         0x40
 #define PIT_CH2         0x42
 #define PIT_CMD         0x43
@@ -53,19 +44,9 @@ static bool timer_handler(struct exc_frame *f __attribute__((unused)))
 
 static void init_8259(void)
 {
-	outb(PIC1_DATA, 0xff);
-	outb(PIC2_DATA, 0xff);
-	outb(PIC1_CMD, ICW1_INIT_ICW4);
-	outb(PIC1_DATA, IRQ_VECTOR_BASE);
-	outb(PIC1_DATA, 1u << 2);
-	outb(PIC1_DATA, ICW4_8086);
-	outb(PIC2_CMD, ICW1_INIT_ICW4);
-	outb(PIC2_DATA, IRQ_VECTOR_BASE + 8);
-	outb(PIC2_DATA, 2);
-	outb(PIC2_DATA, ICW4_8086);
-	master_mask = 0xfb;             /* all masked but the cascade */
+	pic_init();
+	master_mask = (u8)~(1u << PIC_CASCADE_IRQ);     /* all masked but the cascade */
 	outb(PIC1_DATA, master_mask);
-	outb(PIC2_DATA, 0xff);
 }
 
 static void set_timer_mask(bool masked)

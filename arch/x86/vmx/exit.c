@@ -7,7 +7,6 @@
 #include "sched/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
-#include "arch/x86/tsc.h"
 #include "lib.h"
 
 static enum vcpu_action exit_exception(struct vcpu *v)
@@ -66,12 +65,13 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
 {
     struct vm *vm = v->vm;
     vcpu_skip_instruction(v);
-    v->halts++;
     if (!(vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
         vm_stop(vm, VM_HALTED, "halted with interrupts disabled: nothing can wake it");
         return VCPU_STOP;
     }
-    while (!halt_should_end(v)) {
+    if (halt_should_end(v))
+        return VCPU_RESUME;             /* an interrupt is already deliverable */
+    do {
         uint64_t next = vm->timer_deadline;
         bool input = i8259_line_enabled(&vm->pic, PC_IRQ_COM1) || i8259_line_enabled(&vm->pic, PC_IRQ_COM2);
         if (next == UINT64_MAX && !input) {
@@ -79,7 +79,7 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
             return VCPU_STOP;
         }
         sched_block(next == UINT64_MAX ? UINT64_MAX : next - v->tsc_offset, halt_should_end, v);
-    }
+    } while (!halt_should_end(v));
     vcpu_reload(v);
     return vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;
 }

@@ -63,8 +63,8 @@ static enum vcpu_action string_io(struct vcpu *v, uint16_t port, unsigned size, 
         } else {
             if (!mmu_read_gva(v, gva, &val, size))
                 return v->vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;
-            ioport_out(&v->vm->io, port, size, val);
-            v->vm->timers_dirty = true;
+            if (ioport_out(&v->vm->io, port, size, val))
+                v->vm->timers_dirty = true;
         }
         set_masked(v, idx_reg, idx + (uint64_t)step, mask);
         count--;
@@ -94,8 +94,8 @@ enum vcpu_action exit_io(struct vcpu *v)
         else
             v->regs.rax = (v->regs.rax & ~(uint64_t)((1u << (size * 8)) - 1)) | val;
     } else {
-        ioport_out(&v->vm->io, port, size, (uint32_t)v->regs.rax);
-        v->vm->timers_dirty = true;     /* a device may have been reprogrammed */
+        if (ioport_out(&v->vm->io, port, size, (uint32_t)v->regs.rax))
+            v->vm->timers_dirty = true; /* a timer or the PIC was reprogrammed */
     }
     if (v->vm->state != VM_RUNNING)
         return VCPU_STOP;

@@ -9,7 +9,6 @@
 #include "vm/vm.h"
 #include "vm/vmtime.h"
 #include "sched/sched.h"
-#include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
@@ -35,21 +34,16 @@ int vmx_run(struct vcpu_regs *regs, int launched);
 /* Exceptions that always exit: #PF for the shadow MMU. */
 #define EXCEPTION_BITMAP_SHADOW BIT(EXC_PF)
 
-/* The longest a guest runs without an exit when no device timer is due sooner: the VMM's
- * own work (console, other VMs) must not wait on a guest that never exits. */
-#define GUEST_SLICE_PER_SECOND  100
 #define PREEMPTION_TIMER_MAX    0xFFFFFFFFull
 
 static uint32_t pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 static unsigned preempt_shift;          /* the timer counts down every 2^shift TSC cycles */
-static uint64_t guest_slice_tsc;
 
 static const char *setup_controls(void)
 {
     const struct vmx_caps *c = &host_vmx_caps;
     pin_ctls = vmx_ctl_adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER);
     preempt_shift = c->misc & VMX_MISC_PREEMPT_RATE_MASK;
-    guest_slice_tsc = tsc_hz / GUEST_SLICE_PER_SECOND;
     uint32_t want = PROC_USE_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_INVLPG_EXITING |
                     PROC_MWAIT_EXITING | PROC_RDPMC_EXITING | PROC_CR3_LOAD_EXITING |
                     PROC_CR3_STORE_EXITING | PROC_MOV_DR_EXITING | PROC_UNCOND_IO_EXITING |
@@ -286,10 +280,11 @@ static void arm_preemption_timer(struct vcpu *v)
 {
     if (!(pin_ctls & PIN_PREEMPTION_TIMER))
         return;
-    /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back. */
+    /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back
+     * (the end of the slice bounds a guest that never exits). */
     uint64_t now = rdtsc();
     uint64_t vm_deadline = v->vm->timer_deadline;
-    uint64_t deadline = MIN(sched_slice_end(), now + guest_slice_tsc);
+    uint64_t deadline = sched_slice_end();
     if (vm_deadline != UINT64_MAX)
         deadline = MIN(deadline, vm_deadline - v->tsc_offset);
     uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
@@ -327,7 +322,6 @@ static void deliver_events(struct vcpu *v)
             vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | vector |
                                           (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
             trace_inject(v, vector, INTR_TYPE_EXT_INTR);
-            v->irqs_injected++;
         } else {
             proc |= PROC_INTR_WINDOW_EXITING;
         }
@@ -395,7 +389,6 @@ void vcpu_run(struct vcpu *v)
             vm_stop(vm, VM_FAILED, "stopped by the exit handler");
         if (sched_slice_expired()) {    /* the preemption timer guarantees we get here */
             uint64_t left = rdtsc();
-            v->yields++;
             sched_yield();
             vcpu_reload(v);
             v->texit.away += rdtsc() - left;

@@ -67,7 +67,6 @@ struct vcpu {
     /* Interrupt/exception delivery. */
     struct pending_event pending;   /* injected at the next VM entry */
     int pending_irq;                /* external interrupt vector waiting for a window, or -1 */
-    uint64_t irqs_injected, halts, yields;
 
     /* MMU state: the paging mode the guest is in, and what the CPU walks instead. */
     enum gpt_mode mode;
