@@ -4,6 +4,7 @@
 #include "layout.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "arch/x86/hosttimer.h"
 
 /* A vCPU thread yields after this much host time so others (and the shell) get the CPU. */
 #define SLICE_PER_SECOND  200
@@ -131,10 +132,11 @@ static struct thread *pick(void)
             if (t == current)
                 break;
         }
-        /* Nothing can run: idle until a deadline passes or a readiness check says so. */
+        /* Nothing can run: halt until the earliest deadline or an interrupt (console input),
+         * then look again. */
         if (!idle_since)
             idle_since = now;
-        pause();
+        host_idle(earliest_wake);
     }
 }
 
@@ -209,5 +211,9 @@ void sched_dump(void)
                 state_name(t), (unsigned long long)(run / khz), (unsigned long long)t->switches);
         t = t->next;
     } while (t != current);
-    kprintf("idle: %llu ms\n", (unsigned long long)(idle_tsc / khz));
+    const struct host_idle_stats *h = &host_idle_stats;
+    kprintf("idle: %llu ms, %llu halts (timer: %s); wake-ups: %llu timer, %llu console, %llu spurious\n",
+            (unsigned long long)(idle_tsc / khz), (unsigned long long)h->halts, host_timer_name(),
+            (unsigned long long)h->timer_irqs, (unsigned long long)h->console_irqs,
+            (unsigned long long)h->spurious_irqs);
 }

@@ -24,6 +24,10 @@ struct exc_frame {
 /* Handler for vectors >= 32 (interrupts); NULL means "unexpected interrupt". */
 typedef void (*irq_handler_fn)(struct exc_frame *f);
 void irq_set_handler(uint8_t vector, irq_handler_fn fn);
+/* Runs the handler of a host interrupt the CPU acknowledged on a VM exit (no frame: f is
+ * NULL). An unexpected vector is counted, not fatal: it was consumed already. */
+void irq_dispatch_acked(uint8_t vector);
+extern uint64_t irq_unexpected_count;
 
 void print_stack_trace(uint64_t rbp);
 #endif

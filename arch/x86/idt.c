@@ -57,6 +57,16 @@ void irq_set_handler(uint8_t vector, irq_handler_fn fn)
     irq_handlers[vector] = fn;
 }
 
+uint64_t irq_unexpected_count;
+
+void irq_dispatch_acked(uint8_t vector)
+{
+    if (vector >= NUM_EXCEPTIONS && irq_handlers[vector])
+        irq_handlers[vector](NULL);
+    else
+        irq_unexpected_count++;
+}
+
 static bool in_image(uint64_t a, uint64_t len)
 {
     return a >= (uint64_t)__image_start && a + len <= (uint64_t)__image_end && a + len > a;

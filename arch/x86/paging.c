@@ -49,7 +49,8 @@ void paging_init(uint64_t max_phys)
     write_cr3(read_cr3());
 }
 
-void paging_unmap_page(uint64_t va)
+/* The 4 KiB entry that maps va, splitting its 2 MiB mapping first if needed. */
+static uint64_t *pte_of(uint64_t va)
 {
     uint64_t *pdpt = next_table(&boot_pml4[IDX(va, PML4_SHIFT)]);
     uint64_t *pd = next_table(&pdpt[IDX(va, PDPT_SHIFT)]);
@@ -63,6 +64,17 @@ void paging_unmap_page(uint64_t va)
         *pde = virt_to_phys(pt) | PTE_P | PTE_W;
     }
     uint64_t *pt = phys_to_virt(*pde & PTE_ADDR_MASK);
-    pt[IDX(va, PAGE_SHIFT)] = 0;
+    return &pt[IDX(va, PAGE_SHIFT)];
+}
+
+void paging_unmap_page(uint64_t va)
+{
+    *pte_of(va) = 0;
     invlpg(va);
+}
+
+void paging_map_uncached(uint64_t pa)
+{
+    *pte_of(pa) = (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_PCD | PTE_PWT;
+    invlpg(pa);
 }

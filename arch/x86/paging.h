@@ -21,4 +21,6 @@ uint64_t paging_boot_limit(void);
 void paging_init(uint64_t max_phys);
 /* Unmaps one 4 KiB page of the identity map (splitting a 2 MiB mapping if needed). */
 void paging_unmap_page(uint64_t va);
+/* Maps one 4 KiB page of MMIO (below 4 GiB) identity, strong uncacheable: the xAPIC page. */
+void paging_map_uncached(uint64_t pa);
 #endif

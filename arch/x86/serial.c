@@ -81,3 +81,9 @@ int serial_getc(struct serial_port *p)
         return -1;
     return inb(p->base + UART_RBR);
 }
+
+void serial_enable_rx_irq(struct serial_port *p)
+{
+    /* OUT2 (already set by serial_init) gates the UART's interrupt onto the PC's IRQ line. */
+    outb(p->base + UART_IER, IER_ERBFI);
+}

@@ -20,4 +20,6 @@ void serial_write(struct serial_port *p, const char *s, size_t n);
 void serial_flush(struct serial_port *p);
 int serial_getc(struct serial_port *p);   /* -1 when nothing received */
 bool serial_rx_ready(const struct serial_port *p);
+/* Received data raises the port's IRQ (the host 8259 line must be unmasked by the caller). */
+void serial_enable_rx_irq(struct serial_port *p);
 #endif

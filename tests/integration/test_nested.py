@@ -23,7 +23,19 @@ def run_suite(cpu):
         boot_to_prompt_seen = g.expect(r"monovisor> ", 60)
         # The timer guest runs alone, so its tick counts measure the timer path, not sharing.
         g.pos = boot_to_prompt_seen.start()
+        idle_rx = r"idle: \d+ ms, (\d+) halts \(timer: ([^)]+)\); wake-ups: (\d+) timer"
+        before = re.search(idle_rx, g.command("sched"))
         g.command("vm run pit_tick", 300)
+        # pit_tick halts between its 1000 ticks: each one is a host timer wake-up (the vCPU
+        # thread blocks until the guest PIT's next edge, the CPU halts meanwhile).
+        after_out = g.command("sched")
+        after = re.search(idle_rx, after_out)
+        check(before and after, f"sched lacks the idle line:\n{after_out}")
+        wakes = int(after.group(3)) - int(before.group(3))
+        halts = int(after.group(1)) - int(before.group(1))
+        check(wakes >= 900 and halts >= 900, f"a halting timer guest should make the host halt and "
+              f"wake ~1000 times: {halts} halts, {wakes} timer wake-ups\n{after_out}")
+        print(f"  host idle during pit_tick: {halts} halts, {wakes} timer wake-ups ({after.group(2)})", flush=True)
         g.command("vm run irq_devices", 300)
         out = g.buf
         failures = []

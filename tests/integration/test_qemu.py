@@ -47,6 +47,7 @@ def kernel_boot_and_shell():
               f"module 0 wrong:\n{out}")
         check(re.search(r"1: 0x[0-9a-f]+-0x[0-9a-f]+ 123 bytes", out), f"module 1 wrong:\n{out}")
 
+        check_idle_halts(g)
         out = g.command("frobnicate now")
         check("error: unknown command 'frobnicate'" in out, f"unknown command not refused:\n{out}")
         check(out.count("\n") <= 2, f"unknown command should give one line:\n{out}")
@@ -62,11 +63,22 @@ def kernel_boot_and_shell():
         halt(g)
 
 
+def check_idle_halts(g):
+    """With nothing to run the CPU halts, and typed input wakes it by the COM1 interrupt."""
+    out = g.command("sched")
+    m = re.search(r"idle: (\d+) ms, (\d+) halts \(timer: ([^)]+)\); wake-ups: (\d+) timer, (\d+) console", out)
+    check(m, f"sched lacks the idle line:\n{out}")
+    check(int(m.group(2)) > 0, f"the idle CPU never halted:\n{out}")
+    check(int(m.group(5)) > 0, f"console input never raised the host COM1 interrupt:\n{out}")
+    check(not m.group(3).startswith("none"), f"no host timer:\n{out}")
+
+
 def simple_boot(mode, loader_rx, *extra):
     with Guest("run-qemu", "--mode", mode, *extra, timeout=120, log=log(mode)) as g:
         boot_to_prompt(g, loader_rx, NO_VMX, timeout=110)
         out = g.command("info")
         check("VMX: not present" in out, f"info should report no VMX:\n{out}")
+        check_idle_halts(g)
         halt(g)
 
 
@@ -86,6 +98,7 @@ def uefi_boot():
         boot_to_prompt(g, r"GRUB \S+ \(Multiboot2\)", NO_VMX, timeout=110)
         out = g.command("mem")
         check("Multiboot2" in out and "available" in out, f"UEFI memory map missing:\n{out}")
+        check_idle_halts(g)
         halt(g)
 
 

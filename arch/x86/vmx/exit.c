@@ -26,7 +26,11 @@ static enum vcpu_action exit_exception(struct vcpu *v)
 
 static enum vcpu_action exit_external_interrupt(struct vcpu *v)
 {
-    /* The host takes no device interrupts yet; acknowledging on exit already consumed it. */
+    /* Acknowledged on exit: the CPU took the vector from the controller, so the host handler
+     * runs here (console input, a late one-shot timer). */
+    uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    if (info & INTR_INFO_VALID)
+        irq_dispatch_acked((uint8_t)(info & INTR_INFO_VECTOR_MASK));
     return VCPU_RESUME;
 }
 
