@@ -29,7 +29,7 @@ KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))
 
 
-.PHONY: guests-iso all iso pxe check check-unit check-py check-qemu check-bochs demo demo-qemu clean bench
+.PHONY: linux-guest guests-iso all iso pxe check check-unit check-py check-qemu check-bochs demo demo-qemu clean bench
 all: $(B)/monovisor.elf
 
 # Test guests (build/guests/*.elf): defined here so later rules can depend on them.
@@ -78,6 +78,11 @@ $(B)/guests.iso: $(B)/monovisor.elf $(GUEST_ELFS) scripts/mkiso
 	$(PYTHON) scripts/mkiso -o $@ $(foreach g,$(GUESTS),--module "$(B)/guests/$(g).elf vm=$(g) mem=$(GUEST_VM_MEM) $(GUEST_VM_OPTS_$(g))")
 guests-iso: $(B)/guests.iso
 
+# Linux guest test material: Debian's cloud kernel and busybox-static, fetched with apt and
+# packed into an initramfs at test time, never committed (scripts/mklinux; cached in build/linux).
+linux-guest:
+	$(PYTHON) scripts/mklinux --out $(B)/linux -q
+
 # ---- tests ------------------------------------------------------------------------------------
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I. \
 	-DMONOVISOR_HOST_TEST=1 -DMONOVISOR_DEBUG=1 -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -92,10 +97,10 @@ check-py:
 check-qemu: all iso pxe
 	@$(PYTHON) tests/run-tests --qemu
 
-check-bochs: all iso guests-iso
+check-bochs: all iso guests-iso linux-guest
 	@$(PYTHON) tests/run-tests --bochs
 
-check: all iso pxe guests-iso $(UNIT_BINS)
+check: all iso pxe guests-iso linux-guest $(UNIT_BINS)
 	@$(PYTHON) tests/run-tests --unit $(UNIT_BINS) --py --qemu --bochs
 
 # The default demo: monovisor in Bochs (emulated VMX) with the test guests as VMs, COM1 on this

@@ -210,6 +210,27 @@ int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable
     return 0;
 }
 
+int shadow_map_run(struct shadow *s, uint64_t gva, uint64_t hpa, unsigned npages, bool writable, bool user,
+                   bool nx, uint64_t guest_page_size)
+{
+    unsigned first = (unsigned)((gva >> LEAF_SHIFT) & (ENTRIES - 1));
+    if (npages == 0 || first + npages > ENTRIES)
+        return SHADOW_EINVAL;
+    if (hpa + ((uint64_t)npages << LEAF_SHIFT) > HPA_LIMIT)
+        return SHADOW_EINVAL;
+    int rc = shadow_map_sized(s, gva, hpa, writable, user, nx, guest_page_size);
+    if (rc != 0)
+        return rc;
+    /* The first page built the path and the large-page marks; the rest share its table. */
+    uint64_t *t = table_ptr(s, s->root_hpa);
+    for (unsigned i = 0; i + 1 < nlevels(s); i++)
+        t = table_ptr(s, t[index_at(s, i, gva)] & PTE_ADDR_MASK);
+    uint64_t flags = t[first] & ~PTE_ADDR_MASK;
+    for (unsigned k = 1; k < npages; k++)
+        t[first + k] = ((hpa + ((uint64_t)k << LEAF_SHIFT)) & PTE_ADDR_MASK) | flags;
+    return 0;
+}
+
 int shadow_map(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx)
 {
     return shadow_map_sized(s, gva, hpa, writable, user, nx, PAGE_4K);

@@ -55,6 +55,11 @@ int shadow_map(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool
  * 4M or 1G; anything else is SHADOW_EINVAL). */
 int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
                      uint64_t guest_page_size);
+/* Maps npages consecutive 4 KiB pages gva.. to the contiguous host range hpa.., all within one
+ * shadow page table (they must not cross a 2 MiB boundary of gva: else SHADOW_EINVAL), with one
+ * walk: how a guest large page is filled at once. Same rights and marks as shadow_map_sized. */
+int shadow_map_run(struct shadow *s, uint64_t gva, uint64_t hpa, unsigned npages, bool writable, bool user,
+                   bool nx, uint64_t guest_page_size);
 /* Drops the translation of gva's page: its 4 KiB, or every piece of the guest large page
  * that contains it. Tables are kept (freed at the next flush). Out-of-range gva: no-op. */
 void shadow_invlpg(struct shadow *s, uint64_t gva);

@@ -3,6 +3,7 @@
 #include "layout.h"
 #include "mm/memory.h"
 #include "vm/vm.h"
+#include "arch/x86/vmx/mmu.h"
 #include "kernel/shell.h"
 #include "kernel/console.h"
 #include "kernel/version.h"
@@ -382,6 +383,16 @@ static int cmd_exits(int argc, char **argv)
     for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
         if (sum[r].count)
             print_stat_row(vmx_exit_reason_name(r), &sum[r], all_count, all_cycles ? all_cycles : 1);
+    if (only) {
+        const struct vcpu *v = &only->vcpu;
+        kprintf("shadow MMU: %llu fills (%llu of a whole large-page window), %llu flushes, "
+                "%llu PCID switches (%llu without flush), %llu #PF reflected to the guest, "
+                "%zu table pages\n",
+                (unsigned long long)v->shadow_faults, (unsigned long long)v->shadow_prefills,
+                (unsigned long long)v->shadow_flushes, (unsigned long long)v->pcid_switches,
+                (unsigned long long)v->pcid_kept, (unsigned long long)v->guest_pf_injected,
+                mmu_table_pages(v));
+    }
     return 0;
 }
 SHELL_COMMAND(exits, "exits", "[VM]", "per-exit-reason cost table (always on)", cmd_exits);

@@ -3,6 +3,7 @@
  * unhandled exit) or by the operator. A failing VM never takes the VMM or other VMs down. */
 #include "vm.h"
 #include "mbguest.h"
+#include "bzimage.h"
 #include "lib.h"
 #include "layout.h"
 #include "kernel/shell.h"
@@ -148,7 +149,51 @@ static bool load_modules(struct vm *vm, struct mbguest_module *mods, uint32_t lo
     return true;
 }
 
-/* Fresh memory, the image, the info block, devices and a reset vCPU. */
+/* A Multiboot1 kernel: image, modules at the top of RAM, the info block; EAX/EBX per the spec. */
+static bool prepare_multiboot(struct vm *vm, char *err, size_t errlen)
+{
+    struct mbguest_image img;
+    if (!mbguest_load(&vm->mem, module_ptr(&vm->image), vm->image.host_end - vm->image.host_start, &img, err, errlen))
+        return false;
+    struct mbguest_module mods[VM_MAX_ATTACHED];
+    uint32_t info;
+    if (!load_modules(vm, mods, img.load_end, err, errlen) ||
+        !mbguest_write_info(&vm->mem, vm->cfg.cmdline, mods, vm->nattached, &info, err, errlen))
+        return false;
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
+        return false;
+    vm->vcpu.regs.rax = MB1_BOOT_MAGIC;
+    vm->vcpu.regs.rbx = info;
+    vmwrite(VMCS_GUEST_RIP, img.entry);
+    return true;
+}
+
+/* A Linux bzImage through the 32-bit boot protocol; the one attached module is the initrd. */
+static bool prepare_linux(struct vm *vm, char *err, size_t errlen)
+{
+    const uint8_t *initrd = NULL;
+    size_t initrd_len = 0;
+    if (vm->nattached > 1) {
+        ksnprintf(err, errlen, "a linux VM takes one attached module (the initrd), not %zu", vm->nattached);
+        return false;
+    }
+    if (vm->nattached) {
+        initrd = module_ptr(&vm->attached[0]);
+        initrd_len = vm->attached[0].host_end - vm->attached[0].host_start;
+    }
+    struct bzimage_layout l;
+    if (!bzimage_load(&vm->mem, module_ptr(&vm->image), vm->image.host_end - vm->image.host_start,
+                      vm->cfg.cmdline, initrd, initrd_len, &l, err, errlen))
+        return false;
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
+        return false;
+    vcpu_set_boot_segments(&vm->vcpu, BZ_BOOT_CS, BZ_BOOT_DS, l.gdt_gpa, (uint16_t)l.gdt_limit);
+    vm->vcpu.regs.rsi = l.boot_params_gpa;
+    vmwrite(VMCS_GUEST_RIP, l.entry_gpa);
+    return true;
+}
+
+/* Fresh memory, the image and its boot data, devices and a reset vCPU. */
 static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
 {
     if (vm->mem.nchunks)
@@ -163,20 +208,8 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
         ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(vm->cfg.mem >> 20));
         return false;
     }
-    struct mbguest_image img;
-    if (!mbguest_load(&vm->mem, module_ptr(&vm->image), vm->image.host_end - vm->image.host_start, &img, err, errlen))
+    if (!(vm->cfg.kind == VM_KIND_LINUX ? prepare_linux(vm, err, errlen) : prepare_multiboot(vm, err, errlen)))
         return false;
-    struct mbguest_module mods[VM_MAX_ATTACHED];
-    uint32_t info;
-    if (!load_modules(vm, mods, img.load_end, err, errlen) ||
-        !mbguest_write_info(&vm->mem, vm->cfg.cmdline, mods, vm->nattached, &info, err, errlen))
-        return false;
-
-    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
-        return false;
-    vm->vcpu.regs.rax = MB1_BOOT_MAGIC;
-    vm->vcpu.regs.rbx = info;
-    vmwrite(VMCS_GUEST_RIP, img.entry);
     vm->exit_code = -1;
     vm->stop_reason[0] = '\0';
     vm->con_len = 0;
@@ -232,6 +265,22 @@ void vm_run(struct vm *vm)
         sched_block(UINT64_MAX, vm_thread_gone, vm);
 }
 
+/* The header and whether the kernel's decompression footprint fits the VM; the initrd and the
+ * rest are checked when it starts (attachments come later). */
+static bool linux_image_ok(const struct vm_config *cfg, const struct boot_module *m, char *err, size_t errlen)
+{
+    struct bzimage_info bi;
+    if (!bzimage_parse(phys_to_virt(m->start), m->end - m->start, &bi, err, errlen))
+        return false;
+    uint64_t need = MAX(bi.pref_address, BZ_MIN_KERNEL_GPA) + bi.init_size;
+    if (need > cfg->mem) {
+        ksnprintf(err, errlen, "the kernel needs %llu MiB of RAM to decompress, the VM has %llu MiB",
+                  (unsigned long long)((need + (1u << 20) - 1) >> 20), (unsigned long long)(cfg->mem >> 20));
+        return false;
+    }
+    return true;
+}
+
 static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, char *err, size_t errlen)
 {
     if (vm_find(cfg->name)) {
@@ -240,10 +289,6 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
     }
     if (nvms == MAX_VMS) {
         ksnprintf(err, errlen, "at most %d VMs", MAX_VMS);
-        return false;
-    }
-    if (cfg->kind != VM_KIND_MULTIBOOT) {
-        ksnprintf(err, errlen, "kind '%s' is not supported yet", vm_kind_name(cfg->kind));
         return false;
     }
     if (cfg->mmu != VM_MMU_SHADOW) {
@@ -267,6 +312,15 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
     vm->image = (struct vm_module){ m->start, m->end, "" };
     vm->exit_code = -1;
     /* Validate the image now, so a bad module is refused at boot, not when started. */
+    if (cfg->kind == VM_KIND_LINUX) {
+        if (!linux_image_ok(cfg, m, err, errlen)) {
+            kfree(chunks);
+            kfree(vm);
+            return false;
+        }
+        vms[nvms++] = vm;
+        return true;
+    }
     if (!gmem_init(&vm->mem, cfg->mem, chunks, &gmem_host_ops)) {
         ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(cfg->mem >> 20));
         kfree(chunks);

@@ -55,6 +55,7 @@
 #define CR4_OSXMMEXCPT BIT(10)
 #define CR4_VMXE    BIT(13)
 #define CR4_SMXE    BIT(14)
+#define CR4_PCIDE   BIT(17)
 
 #define RFLAGS_IF   BIT(9)
 

@@ -562,3 +562,37 @@ TEST(random_operations_match_reference_model)
         finish(&s);
     }
 }
+
+TEST(map_run_fills_a_window_with_one_walk)
+{
+    struct shadow s;
+    start(&s, SHADOW_LONG);
+    uint64_t g = 0xFFFF888000200000ull;         /* a 2 MiB-aligned kernel direct-map window */
+    CHECK_EQ(shadow_map_run(&s, g, 0x40000000ull, 512, false, false, true, SIZE_2M), 0);
+    CHECK_EQ(s.pages_in_use, 4);                /* root + PDPT + PD + one PT */
+    for (uint64_t o = 0; o < SIZE_2M; o += PG) {
+        uint64_t hpa;
+        bool w, u, nx;
+        CHECK(shadow_lookup(&s, g + o + 0x123, &hpa, &w, &u, &nx));
+        CHECK_EQ(hpa, 0x40000000ull + o + 0x123);
+        CHECK(!w && !u && nx);
+    }
+    CHECK(!shadow_lookup(&s, g + SIZE_2M, NULL, NULL, NULL, NULL));
+    /* The run is one guest large page: INVLPG anywhere in it drops all 512 pieces. */
+    shadow_invlpg(&s, g + 0x1FF000);
+    CHECK(!shadow_lookup(&s, g, NULL, NULL, NULL, NULL));
+    CHECK(!shadow_lookup(&s, g + 0x100000, NULL, NULL, NULL, NULL));
+    /* A partial run from the middle stops at the table's end; a run past it is refused. */
+    CHECK_EQ(shadow_map_run(&s, g + 0x100000, 0x8000000, 256, true, true, false, SIZE_2M), 0);
+    CHECK(mapped_to(&s, g + 0x1FF000, 0x80FF000));
+    CHECK(!shadow_lookup(&s, g + 0xFF000, NULL, NULL, NULL, NULL));
+    CHECK_EQ(shadow_map_run(&s, g + 0x100000, 0x8000000, 257, true, true, false, SIZE_2M), SHADOW_EINVAL);
+    CHECK_EQ(shadow_map_run(&s, g, 0x8000000, 0, true, true, false, SIZE_2M), SHADOW_EINVAL);
+    /* Out of memory: nothing mapped, nothing leaked. */
+    shadow_flush(&s);
+    fail_after = 1;
+    CHECK_EQ(shadow_map_run(&s, g, 0x40000000ull, 512, true, true, false, SIZE_2M), SHADOW_ENOMEM);
+    CHECK(!shadow_lookup(&s, g, NULL, NULL, NULL, NULL));
+    fail_after = -1;
+    finish(&s);
+}

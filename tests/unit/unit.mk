@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -9,6 +9,7 @@ UNIT_SRC_vmx_caps := arch/x86/vmx/vmx_caps.c
 UNIT_SRC_vmconfig := vm/vmconfig.c lib/format.c lib/strutil.c
 UNIT_SRC_guest_mem := mm/guest_mem.c
 UNIT_SRC_mbguest  := vm/mbguest.c mm/guest_mem.c lib/format.c lib/strutil.c
+UNIT_SRC_bzimage  := vm/bzimage.c mm/guest_mem.c lib/format.c lib/strutil.c
 UNIT_SRC_devices  := dev/ioport.c dev/fw_cfg.c
 UNIT_SRC_gpt      := mm/gpt.c
 UNIT_SRC_shadow   := mm/shadow.c

@@ -1,5 +1,5 @@
 /* CPUID: the host's values, minus what monovisor does not virtualise (VMX, SMX, MONITOR,
- * PCID, x2APIC, XSAVE/AVX, PMU, SMEP/SMAP...), plus the hypervisor bit and leaf. */
+ * x2APIC, XSAVE/AVX, PMU, SMEP/SMAP...), plus the hypervisor bit and leaf. */
 #include "exit.h"
 #include "vmx.h"
 #include "vmx_caps.h"
@@ -16,6 +16,8 @@
 #define LEAF_EXT_FEATURES   7u
 #define LEAF_PMU            0xAu
 #define LEAF_XSAVE          0xDu
+#define LEAF_TSC_CRYSTAL    0x15u
+#define LEAF_FREQUENCY      0x16u
 #define LEAF_EXT_INFO       0x80000001u
 
 #define L1_ECX_MONITOR      BIT(3)
@@ -30,7 +32,7 @@
 #define L1_ECX_OSXSAVE      BIT(27)
 #define L1_ECX_AVX          BIT(28)
 #define L1_ECX_HIDDEN       (CPUID1_ECX_VMX | CPUID1_ECX_SMX | L1_ECX_MONITOR | L1_ECX_DS_CPL | \
-                             L1_ECX_EST | L1_ECX_TM2 | L1_ECX_PDCM | L1_ECX_PCID | L1_ECX_X2APIC | \
+                             L1_ECX_EST | L1_ECX_TM2 | L1_ECX_PDCM | L1_ECX_X2APIC | \
                              L1_ECX_TSC_DEADLINE | L1_ECX_XSAVE | L1_ECX_OSXSAVE | L1_ECX_AVX)
 #define L1_EDX_ACPI         BIT(22)
 #define L1_EDX_HTT          BIT(28)
@@ -80,6 +82,10 @@ enum vcpu_action exit_cpuid(struct vcpu *v)
         case LEAF_THERMAL:
         case LEAF_PMU:
         case LEAF_XSAVE:
+        /* The emulator's or CPU's nominal clock need not be the TSC rate the guest sees (Bochs
+         * claims 3.5 GHz with a 100 MHz TSC): hidden, so the guest measures it against its PIT. */
+        case LEAF_TSC_CRYSTAL:
+        case LEAF_FREQUENCY:
             a = b = c = d = 0;
             break;
         case LEAF_EXT_INFO:

@@ -40,7 +40,10 @@ static bool set_cr0(struct vcpu *v, uint64_t val)
 
 static bool set_cr4(struct vcpu *v, uint64_t val)
 {
-    if ((val & ~CR4_GUEST_ALLOWED) || ((v->efer & EFER_LMA) && !(val & CR4_PAE))) {
+    /* PCIDE may only be turned on in long mode with PCID 0 current (SDM 4.10.1). */
+    bool pcide_on = (val & CR4_PCIDE) && !(v->cr4 & CR4_PCIDE);
+    if ((val & ~CR4_GUEST_ALLOWED) || ((v->efer & EFER_LMA) && !(val & CR4_PAE)) ||
+        (pcide_on && (!(v->efer & EFER_LMA) || (v->cr3 & CR3_PCID_MASK)))) {
         vcpu_inject_gp0(v);
         return false;
     }

@@ -16,6 +16,7 @@
 #include "lib.h"
 
 #define CPUID_ADDR_SIZES 0x80000008u
+#define SHADOW_WINDOW    (2ull << 20)       /* what one shadow page table maps */
 
 static unsigned maxphyaddr;
 static void walk_ctx(struct vcpu *v, struct gpt_ctx *c);
@@ -78,9 +79,60 @@ bool mmu_init(struct vcpu *v, char *err, size_t errlen)
     return true;
 }
 
+/* Forgets every other PCID's shadow (mode changes, CR4 writes, memory pressure). */
+static void drop_parked(struct vcpu *v)
+{
+    for (unsigned i = 0; i < MMU_PCID_SLOTS; i++)
+        shadow_destroy(&v->parked[i].sh);
+}
+
+size_t mmu_table_pages(const struct vcpu *v)
+{
+    size_t n = v->shadow.pages_in_use;
+    for (unsigned i = 0; i < MMU_PCID_SLOTS; i++)
+        n += v->parked[i].sh.root_hpa ? v->parked[i].sh.pages_in_use : 0;
+    return n;
+}
+
 void mmu_destroy(struct vcpu *v)
 {
+    drop_parked(v);
     shadow_destroy(&v->shadow);
+}
+
+/* Makes pcid's shadow the current one: the current is parked (evicting the least recently
+ * parked when all slots are taken) and pcid's parked shadow, if any, comes back. False if no
+ * memory is left for a fresh root even after dropping the parked ones. */
+static bool switch_pcid(struct vcpu *v, uint16_t pcid)
+{
+    v->pcid_switches++;
+    struct shadow_slot *slot = NULL;
+    for (unsigned i = 0; i < MMU_PCID_SLOTS && !slot; i++)
+        if (v->parked[i].sh.root_hpa && v->parked[i].pcid == pcid)
+            slot = &v->parked[i];
+    if (slot) {
+        struct shadow back = slot->sh;
+        *slot = (struct shadow_slot){ v->shadow, v->shadow_pcid, v->exits };
+        v->shadow = back;
+        v->shadow_pcid = pcid;
+        return true;
+    }
+    slot = &v->parked[0];
+    for (unsigned i = 0; i < MMU_PCID_SLOTS; i++) {
+        if (!v->parked[i].sh.root_hpa) {
+            slot = &v->parked[i];
+            break;
+        }
+        if (v->parked[i].last_use < slot->last_use)
+            slot = &v->parked[i];
+    }
+    shadow_destroy(&slot->sh);
+    *slot = (struct shadow_slot){ v->shadow, v->shadow_pcid, v->exits };
+    v->shadow_pcid = pcid;
+    if (shadow_init(&v->shadow, SHADOW_LONG, &shadow_host_ops) == 0)
+        return true;
+    drop_parked(v);
+    return shadow_init(&v->shadow, SHADOW_LONG, &shadow_host_ops) == 0;
 }
 
 void mmu_update_mode(struct vcpu *v)
@@ -95,6 +147,8 @@ void mmu_update_mode(struct vcpu *v)
     v->mode = !pg ? GPT_MODE_NONE : lma ? GPT_MODE_LONG : (v->cr4 & CR4_PAE) ? GPT_MODE_PAE : GPT_MODE_32;
 
     enum shadow_fmt fmt = lma ? SHADOW_LONG : SHADOW_PAE;
+    drop_parked(v);
+    v->shadow_pcid = (v->cr4 & CR4_PCIDE) ? v->cr3 & CR3_PCID_MASK : 0;
     if (fmt != v->shadow.fmt) {
         shadow_destroy(&v->shadow);
         if (shadow_init(&v->shadow, fmt, &shadow_host_ops) != 0)
@@ -138,16 +192,35 @@ bool mmu_set_cr3(struct vcpu *v, uint64_t cr3)
             return false;
         }
     }
+    bool flush = true;
+    if (v->cr4 & CR4_PCIDE) {
+        /* Bit 63 is an instruction to the TLB, not part of CR3. */
+        flush = !(cr3 & CR3_NOFLUSH);
+        cr3 &= ~CR3_NOFLUSH;
+        uint16_t pcid = cr3 & CR3_PCID_MASK;
+        if (pcid != v->shadow_pcid && !switch_pcid(v, pcid)) {
+            vcpu_fail(v, "out of memory for shadow page tables");
+            return false;
+        }
+        if (!flush)
+            v->pcid_kept++;
+    }
     v->cr3 = cr3;
-    shadow_flush(&v->shadow);
-    v->shadow_flushes++;
+    if (flush) {
+        shadow_flush(&v->shadow);
+        v->shadow_flushes++;
+    }
     vmwrite(VMCS_GUEST_CR3, v->shadow.root_hpa);
     return true;
 }
 
 void mmu_invlpg(struct vcpu *v, uint64_t gva)
 {
+    /* INVLPG also drops global translations cached under other PCIDs: dropping gva from every
+     * kept shadow covers that (dropping more than required is always allowed). */
     shadow_invlpg(&v->shadow, gva);
+    for (unsigned i = 0; i < MMU_PCID_SLOTS; i++)
+        shadow_invlpg(&v->parked[i].sh, gva);
 }
 
 static void walk_ctx(struct vcpu *v, struct gpt_ctx *c)
@@ -164,6 +237,27 @@ static void inject_pf(struct vcpu *v, uint64_t gva, uint32_t pfec)
     v->regs.cr2 = gva;
     v->guest_pf_injected++;
     vcpu_inject_exception(v, EXC_PF, true, pfec);
+}
+
+/* One guest translation covers more than the faulting 4 KiB (a large page, or paging off):
+ * map all of it that shares the fault's shadow page table (its 2 MiB window) now, with the
+ * same rights, instead of taking a fault per 4 KiB. Each piece is exactly what the guest's
+ * translation allows, so this is only an earlier fill of the virtual TLB. A window is one host
+ * chunk (guest RAM comes in 2 MiB-aligned, contiguous chunks), so one run of entries maps it;
+ * a window that reaches past guest RAM is left to fault page by page. Best effort. */
+static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t page_size, bool writable,
+                        bool user, bool nx)
+{
+    uint64_t span = v->mode == GPT_MODE_NONE ? SHADOW_WINDOW : MIN(page_size, SHADOW_WINDOW);
+    uint64_t off = gva & (span - 1);            /* gva and gpa agree below the page size */
+    uint64_t gva0 = gva - off, gpa0 = gpa - off;
+    if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE)
+        return;
+    if (v->mode == GPT_MODE_NONE && gva0 >= SHADOW_PAE_ROOT_LIMIT)
+        return;
+    uint64_t hpa0 = gmem_hpa(&v->vm->mem, gpa0);
+    if (shadow_map_run(&v->shadow, gva0, hpa0, (unsigned)(span / PAGE_SIZE), writable, user, nx, page_size) == 0)
+        v->shadow_prefills++;
 }
 
 enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
@@ -199,10 +293,14 @@ enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
     /* The guest page size is recorded so INVLPG anywhere in a large page drops all of it. */
     uint64_t page = gva & ~(PAGE_SIZE - 1);
     if (shadow_map_sized(&v->shadow, page, hpa, writable, user, w.nx, w.page_size) != 0) {
+        drop_parked(v);
         shadow_flush(&v->shadow);
         v->shadow_flushes++;
         if (shadow_map_sized(&v->shadow, page, hpa, writable, user, w.nx, w.page_size) != 0)
             return vcpu_fail(v, "out of memory for shadow page tables");
+    }
+    if (w.page_size > PAGE_SIZE || v->mode == GPT_MODE_NONE) {
+        fill_window(v, gva, w.gpa, w.page_size, writable, user, w.nx);
     }
     return VCPU_RESUME;
 }

@@ -12,7 +12,10 @@
 #define CR4_HOST_OWNED  UINT64_MAX
 /* CR4 bits a guest may set, and those that pass through to the real CR4. */
 #define CR4_GUEST_ALLOWED (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
-                           CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+                           CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PCIDE)
+/* With CR4.PCIDE, CR3[11:0] is the PCID and bit 63 of a MOV to CR3 asks not to flush it. */
+#define CR3_PCID_MASK   0xFFFull
+#define CR3_NOFLUSH     BIT(63)
 #define CR4_PASSTHROUGH   (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE | CR4_OSFXSR | \
                            CR4_OSXMMEXCPT)
 
@@ -23,6 +26,8 @@ void mmu_update_mode(struct vcpu *v);
 /* False when the write was refused (#GP queued) or the VM stopped. */
 bool mmu_set_cr3(struct vcpu *v, uint64_t cr3);
 void mmu_invlpg(struct vcpu *v, uint64_t gva);
+/* Shadow table pages held: the current shadow and the parked ones of other PCIDs. */
+size_t mmu_table_pages(const struct vcpu *v);
 enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec);
 /* Guest-virtual accesses on the guest's behalf (string I/O, hypercalls). On a guest page fault
  * the #PF is queued for injection and false returned; the handler must then not complete the

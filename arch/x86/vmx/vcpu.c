@@ -101,16 +101,24 @@ static void set_segment(unsigned sel_field, uint16_t sel, uint32_t ar)
     vmwrite(VMCS_GUEST_ES_BASE + idx * 2, 0);
 }
 
-static void set_guest_state(struct vcpu *v)
+void vcpu_set_boot_segments(struct vcpu *v, uint16_t cs, uint16_t ds, uint64_t gdt_base, uint16_t gdt_limit)
 {
+    (void)v;
     const uint32_t code_ar = AR_TYPE_CODE_XRA | AR_S | AR_P | AR_DB | AR_G;
     const uint32_t data_ar = AR_TYPE_DATA_RWA | AR_S | AR_P | AR_DB | AR_G;
-    set_segment(VMCS_GUEST_CS_SEL, GUEST_CS_SEL, code_ar);
-    set_segment(VMCS_GUEST_SS_SEL, GUEST_DS_SEL, data_ar);
-    set_segment(VMCS_GUEST_DS_SEL, GUEST_DS_SEL, data_ar);
-    set_segment(VMCS_GUEST_ES_SEL, GUEST_DS_SEL, data_ar);
-    set_segment(VMCS_GUEST_FS_SEL, GUEST_DS_SEL, data_ar);
-    set_segment(VMCS_GUEST_GS_SEL, GUEST_DS_SEL, data_ar);
+    set_segment(VMCS_GUEST_CS_SEL, cs, code_ar);
+    set_segment(VMCS_GUEST_SS_SEL, ds, data_ar);
+    set_segment(VMCS_GUEST_DS_SEL, ds, data_ar);
+    set_segment(VMCS_GUEST_ES_SEL, ds, data_ar);
+    set_segment(VMCS_GUEST_FS_SEL, ds, data_ar);
+    set_segment(VMCS_GUEST_GS_SEL, ds, data_ar);
+    vmwrite(VMCS_GUEST_GDTR_BASE, gdt_base);
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, gdt_limit);
+}
+
+static void set_guest_state(struct vcpu *v)
+{
+    vcpu_set_boot_segments(v, GUEST_CS_SEL, GUEST_DS_SEL, 0, 0);
     vmwrite(VMCS_GUEST_LDTR_SEL, 0);
     vmwrite(VMCS_GUEST_LDTR_LIMIT, 0);
     vmwrite(VMCS_GUEST_LDTR_AR, AR_UNUSABLE);
@@ -120,8 +128,6 @@ static void set_guest_state(struct vcpu *v)
     vmwrite(VMCS_GUEST_TR_LIMIT, GUEST_TR_LIMIT);
     vmwrite(VMCS_GUEST_TR_AR, AR_TYPE_TSS32_BUSY | AR_P);
     vmwrite(VMCS_GUEST_TR_BASE, 0);
-    vmwrite(VMCS_GUEST_GDTR_BASE, 0);
-    vmwrite(VMCS_GUEST_GDTR_LIMIT, 0);
     vmwrite(VMCS_GUEST_IDTR_BASE, 0);
     vmwrite(VMCS_GUEST_IDTR_LIMIT, 0);
     vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED_1);

@@ -51,6 +51,15 @@ struct vcpu_msrs {
     uint64_t apic_base, mtrr_def_type, mtrr_fixed[VCPU_MTRR_FIXED], mtrr_var[2 * VCPU_MTRR_VAR_PAIRS];
 };
 
+/* With PCIDs a CR3 write may keep the TLB entries of the PCID it switches to (bit 63): the
+ * shadow of each recently used PCID is kept, so switching back costs no refill. */
+#define MMU_PCID_SLOTS 8
+struct shadow_slot {
+    struct shadow sh;                   /* sh.root_hpa == 0: empty */
+    uint16_t pcid;
+    uint64_t last_use;                  /* exit count at parking, for eviction */
+};
+
 struct vcpu {
     struct vcpu_regs regs;
     struct vm *vm;
@@ -70,8 +79,12 @@ struct vcpu {
 
     /* MMU state: the paging mode the guest is in, and what the CPU walks instead. */
     enum gpt_mode mode;
-    struct shadow shadow;
+    struct shadow shadow;               /* what the CPU walks now: for PCID shadow_pcid */
+    uint16_t shadow_pcid;
+    struct shadow_slot parked[MMU_PCID_SLOTS];  /* other PCIDs' shadows, kept across CR3 writes */
+    uint64_t pcid_switches, pcid_kept;  /* CR3 writes to another PCID; of those, no flush needed */
     uint64_t shadow_faults, shadow_flushes, guest_pf_injected;
+    uint64_t shadow_prefills;           /* faults that filled a whole large-page window */
 
     /* Exit bookkeeping. */
     uint32_t exit_reason;
@@ -90,6 +103,9 @@ enum vcpu_action { VCPU_RESUME, VCPU_STOP };
 /* Creates the VMCS and sets the guest up in 32-bit protected mode, paging off. */
 bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen);
 void vcpu_destroy(struct vcpu *v);
+/* Flat 4 GiB 32-bit segments with these selectors and the guest's GDT (a loader wrote it):
+ * the state a boot protocol promises (e.g. Linux's __BOOT_CS/__BOOT_DS). */
+void vcpu_set_boot_segments(struct vcpu *v, uint16_t cs, uint16_t ds, uint64_t gdt_base, uint16_t gdt_limit);
 /* Runs the guest until it stops (exit port, triple fault, fatal error, halt with nothing
  * that can wake it). */
 void vcpu_run(struct vcpu *v);
