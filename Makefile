@@ -112,8 +112,9 @@ demo-qemu: all iso
 	scripts/run-qemu --mode cd --timeout 0
 
 # Benchmarks, not tests: measured figures (Bochs, deterministic TSC).
-bench: all guests
+bench: all guests linux-guest
 	$(PYTHON) scripts/bench
+	$(PYTHON) scripts/bench-linux
 
 clean:
 	rm -rf $(B)

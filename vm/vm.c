@@ -46,12 +46,27 @@ struct vm *vm_find(const char *name)
     return NULL;
 }
 
-static void console_flush(struct vm *vm)
+/* Prints the part of the guest's current line not shown yet, behind the VM's name; with
+ * newline, ends the line. */
+static void console_emit(struct vm *vm, bool newline)
 {
-    kprintf("[%s] %.*s\n", vm->cfg.name, (int)vm->con_len, vm->con_line);
-    vm->con_len = 0;
+    if (!vm->con_shown)
+        kprintf("[%s] ", vm->cfg.name);
+    kprintf("%.*s%s", (int)(vm->con_len - vm->con_shown), vm->con_line + vm->con_shown, newline ? "\n" : "");
+    vm->con_shown = newline ? 0 : vm->con_len;
+    if (newline)
+        vm->con_len = 0;
 }
 
+static void console_flush(struct vm *vm)
+{
+    console_emit(vm, true);
+}
+
+static struct vm *focus;
+
+/* Guest output goes out a line at a time, each behind the VM's name; the focused guest's
+ * partial line (a shell prompt, an echoed keystroke) goes out at once. */
 void vm_console_putc(struct vm *vm, char c)
 {
     if (c == '\r')
@@ -63,18 +78,22 @@ void vm_console_putc(struct vm *vm, char c)
     }
     /* Control bytes from a guest must not drive the operator's terminal. */
     vm->con_line[vm->con_len++] = (c >= 0x20 && c < 0x7F) || c == '\t' ? c : '.';
+    if (focus == vm)
+        console_emit(vm, false);
 }
 
 /* ---- the console focus: the shell, or one guest's COM1 ---- */
 
 #define CONSOLE_FOCUS_KEY 0x1D          /* Ctrl-] */
 
-static struct vm *focus;
-
 static void announce_focus(void)
 {
-    if (focus)
+    if (focus) {
         kprintf("\n-- console: vm %s (COM1); Ctrl-] switches --\n", focus->cfg.name);
+        focus->con_shown = 0;
+        if (focus->con_len)
+            console_emit(focus, false);
+    }
     else {
         kprintf("\n-- console: monovisor shell; Ctrl-] switches --\n");
         shell_redraw();
@@ -212,7 +231,7 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
         return false;
     vm->exit_code = -1;
     vm->stop_reason[0] = '\0';
-    vm->con_len = 0;
+    vm->con_len = vm->con_shown = 0;
     return true;
 }
 

@@ -56,6 +56,7 @@ struct vm {
     bool timers_dirty;              /* a write to a timer_source device may have moved it */
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;
+    size_t con_shown;               /* of which already printed (the focused VM's partial line) */
 };
 
 extern struct vm *vms[MAX_VMS];

@@ -64,6 +64,7 @@ def linux_boots_nested_with_interactive_console():
         g.expect(r"MVLINUX: shell \(exit to power off\)", 500)
         g.send(FOCUS_KEY)
         g.expect(r"-- console: vm linux \(COM1\); Ctrl-\] switches --")
+        g.expect(r"\[linux\] mvlinux# ", 60)    # the prompt shows although no newline follows
         g.send("echo $((6 * 7)) from the guest\r")
         g.expect(r"^\[linux\] 42 from the guest$", 60)
         g.send("exit\r")

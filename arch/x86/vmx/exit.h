@@ -25,4 +25,8 @@ enum vcpu_action exit_vmcall(struct vcpu *v);
 #define HC_PRINT_MAX    256
 #define HC_ENOSYS       ((uint64_t)-38)
 #define HC_EINVAL       ((uint64_t)-22)
+/* Puts this vCPU's SYSCALL/SWAPGS/RDTSCP MSRs into the CPU (its VMCS must be current);
+ * vcpu_forget_msrs when the vCPU goes away. */
+void vcpu_load_msrs(struct vcpu *v);
+void vcpu_forget_msrs(struct vcpu *v);
 #endif

@@ -105,6 +105,7 @@ enum vcpu_action exit_rdmsr(struct vcpu *v)
     case MSR_SYSENTER_CS: val = vmread(VMCS_GUEST_SYSENTER_CS); break;
     case MSR_SYSENTER_ESP: val = vmread(VMCS_GUEST_SYSENTER_ESP); break;
     case MSR_SYSENTER_EIP: val = vmread(VMCS_GUEST_SYSENTER_EIP); break;
+    case MSR_KERNEL_GS_BASE: val = rdmsr(MSR_KERNEL_GS_BASE); break;     /* SWAPGS changes it */
     case MSR_FS_BASE: val = vmread(VMCS_GUEST_FS_BASE); break;
     case MSR_GS_BASE: val = vmread(VMCS_GUEST_GS_BASE); break;
     case MSR_MTRRCAP: val = MTRRCAP_VALUE; break;
@@ -200,4 +201,31 @@ enum vcpu_action exit_wrmsr(struct vcpu *v)
     }
     vcpu_skip_instruction(v);
     return VCPU_RESUME;
+}
+
+/* The MSRs the guest uses without exits (SYSCALL, SWAPGS, RDTSCP) live in the real registers
+ * while its vCPU runs; the VMM itself never uses them, so they are switched only when another
+ * vCPU ran in between (KERNEL_GS_BASE read back first: SWAPGS changes it without an exit). */
+static struct vcpu *msr_owner;
+
+void vcpu_load_msrs(struct vcpu *v)
+{
+    if (msr_owner == v)
+        return;
+    if (msr_owner)
+        msr_owner->msr.kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+    wrmsr(MSR_STAR, v->msr.star);
+    wrmsr(MSR_LSTAR, v->msr.lstar);
+    wrmsr(MSR_CSTAR, v->msr.cstar);
+    wrmsr(MSR_FMASK, v->msr.fmask);
+    wrmsr(MSR_KERNEL_GS_BASE, v->msr.kernel_gs_base);
+    if ((vmread(VMCS_PROC_CTLS) & PROC_SECONDARY_CONTROLS) && (vmread(VMCS_PROC_CTLS2) & PROC2_ENABLE_RDTSCP))
+        wrmsr(MSR_TSC_AUX, v->msr.tsc_aux);
+    msr_owner = v;
+}
+
+void vcpu_forget_msrs(struct vcpu *v)
+{
+    if (msr_owner == v)
+        msr_owner = NULL;
 }

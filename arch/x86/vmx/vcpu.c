@@ -101,6 +101,34 @@ static void set_segment(unsigned sel_field, uint16_t sel, uint32_t ar)
     vmwrite(VMCS_GUEST_ES_BASE + idx * 2, 0);
 }
 
+/* Guest x87/SSE registers are switched lazily like the MSRs: the VMM never uses them
+ * (-mno-sse), so they are saved only when another vCPU is about to run. */
+#define FXSAVE_FCW_OFF      0
+#define FXSAVE_MXCSR_OFF    24
+#define FCW_INIT            0x037Fu         /* FNINIT's control word */
+#define MXCSR_INIT          0x1F80u         /* all SIMD exceptions masked */
+
+static struct vcpu *fpu_owner;
+
+static void fpu_init_image(struct vcpu *v)
+{
+    memset(&v->fpu, 0, sizeof(v->fpu));
+    uint16_t fcw = FCW_INIT;
+    uint32_t mxcsr = MXCSR_INIT;
+    memcpy(&v->fpu.bytes[FXSAVE_FCW_OFF], &fcw, sizeof(fcw));
+    memcpy(&v->fpu.bytes[FXSAVE_MXCSR_OFF], &mxcsr, sizeof(mxcsr));
+}
+
+static void fpu_load(struct vcpu *v)
+{
+    if (fpu_owner == v)
+        return;
+    if (fpu_owner)
+        __asm__ volatile("fxsave64 %0" : "=m"(fpu_owner->fpu));
+    __asm__ volatile("fxrstor64 %0" :: "m"(v->fpu));
+    fpu_owner = v;
+}
+
 void vcpu_set_boot_segments(struct vcpu *v, uint16_t cs, uint16_t ds, uint64_t gdt_base, uint16_t gdt_limit)
 {
     (void)v;
@@ -162,6 +190,7 @@ static void set_guest_state(struct vcpu *v)
 bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen)
 {
     memset(v, 0, sizeof(*v));
+    fpu_init_image(v);
     v->vm = vm;
     v->pending_irq = -1;
     const char *why = setup_controls();
@@ -197,6 +226,9 @@ bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen)
 
 void vcpu_destroy(struct vcpu *v)
 {
+    vcpu_forget_msrs(v);
+    if (fpu_owner == v)
+        fpu_owner = NULL;
     mmu_destroy(v);
     if (v->vmcs_pa) {
         vmclear(v->vmcs_pa);
@@ -360,8 +392,12 @@ static void requeue_vectoring_event(struct vcpu *v)
 /* After the thread ran again: another vCPU or the shell may have made its VMCS current. */
 void vcpu_reload(struct vcpu *v)
 {
-    if (!vmptrld(v->vmcs_pa))
+    if (!vmptrld(v->vmcs_pa)) {
         vm_stop(v->vm, VM_FAILED, "VMPTRLD failed");
+        return;
+    }
+    vcpu_load_msrs(v);
+    fpu_load(v);
 }
 
 void vcpu_run(struct vcpu *v)
@@ -371,6 +407,8 @@ void vcpu_run(struct vcpu *v)
         vm_stop(vm, VM_FAILED, "VMPTRLD failed");
         return;
     }
+    vcpu_load_msrs(v);
+    fpu_load(v);
     while (vm->state == VM_RUNNING) {
         deliver_events(v);
         if (vmx_run(&v->regs, v->launched)) {

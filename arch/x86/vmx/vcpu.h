@@ -60,7 +60,11 @@ struct shadow_slot {
     uint64_t last_use;                  /* exit count at parking, for eviction */
 };
 
+/* The x87/SSE state (FXSAVE image): the guest's lives in the real registers while it runs. */
+struct fxsave_area { uint8_t bytes[512]; } ALIGNED(16);
+
 struct vcpu {
+    struct fxsave_area fpu;             /* first: the struct is 16-byte aligned on the heap */
     struct vcpu_regs regs;
     struct vm *vm;
     uint64_t vmcs_pa;

@@ -45,7 +45,8 @@ const char *vmx_enable(void)
         return "firmware locked IA32_FEATURE_CONTROL with VMX disabled (enable VT-x in setup)";
 
     uint64_t cr0 = (read_cr0() | c->cr0_fixed0) & c->cr0_fixed1;
-    uint64_t cr4 = (read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1;
+    /* OSFXSR: FXSAVE/FXRSTOR then cover the guests' SSE registers when vCPUs switch. */
+    uint64_t cr4 = (read_cr4() | c->cr4_fixed0 | CR4_VMXE | CR4_OSFXSR | CR4_OSXMMEXCPT) & c->cr4_fixed1;
     write_cr0(cr0);
     write_cr4(cr4);
 
