@@ -7,4 +7,8 @@ void console_write(const char *s, size_t n);
 int console_getc(void);         /* -1 if no input pending */
 int console_getc_wait(void);    /* blocks this thread (others run) until a byte arrives */
 bool console_input_ready(void *unused);
+/* Moves received bytes from the UART into the console's input ring (the COM1 interrupt). */
+void console_rx_drain(void);
+/* False while a partial line (e.g. the shell prompt) is on the terminal. */
+bool console_at_line_start(void);
 #endif

@@ -4,6 +4,7 @@
 #include "vm.h"
 #include "mbguest.h"
 #include "bzimage.h"
+#include "kernel/console.h"
 #include "lib.h"
 #include "layout.h"
 #include "kernel/shell.h"
@@ -51,7 +52,7 @@ struct vm *vm_find(const char *name)
 static void console_emit(struct vm *vm, bool newline)
 {
     if (!vm->con_shown)
-        kprintf("[%s] ", vm->cfg.name);
+        kprintf("%s[%s] ", console_at_line_start() ? "" : "\n", vm->cfg.name);
     kprintf("%.*s%s", (int)(vm->con_len - vm->con_shown), vm->con_line + vm->con_shown, newline ? "\n" : "");
     vm->con_shown = newline ? 0 : vm->con_len;
     if (newline)
@@ -128,8 +129,27 @@ bool vm_console_route(int c)
         announce_focus();
         return true;
     }
-    ns16550_rx(&focus->com1, (uint8_t)c);  /* a guest that does not read overruns, counted there */
+    struct vm *vm = focus;
+    if (vm->con_in_len < VM_CONSOLE_INPUT)
+        vm->con_in[(vm->con_in_head + vm->con_in_len++) % VM_CONSOLE_INPUT] = (uint8_t)c;
+    else
+        vm->con_in_dropped++;           /* typed faster than the guest reads, for long */
+    vm_console_pump(vm);
     return true;
+}
+
+void vm_console_pump(struct vm *vm)
+{
+    /* Held back while the UART's receiver is full, as a terminal paced by the line would be. */
+    while (vm->con_in_len && ns16550_rx_ready(&vm->com1)) {
+        ns16550_rx(&vm->com1, vm->con_in[vm->con_in_head]);
+        vm->con_in_head = (vm->con_in_head + 1) % VM_CONSOLE_INPUT;
+        vm->con_in_len--;
+    }
+    /* The typist paused: bytes below the FIFO's trigger level get the character-timeout
+     * interrupt now rather than four character times later (the console has no line clock). */
+    if (!vm->con_in_len)
+        ns16550_rx_timeout(&vm->com1);
 }
 
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
@@ -232,6 +252,7 @@ static bool vm_prepare(struct vm *vm, char *err, size_t errlen)
     vm->exit_code = -1;
     vm->stop_reason[0] = '\0';
     vm->con_len = vm->con_shown = 0;
+    vm->con_in_len = 0;
     return true;
 }
 

@@ -20,6 +20,7 @@
 #define MAX_VMS          16
 #define VM_MAX_ATTACHED  8
 #define VM_CONSOLE_LINE  160
+#define VM_CONSOLE_INPUT 256
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_HALTED, VM_STOPPED, VM_FAILED };
 
@@ -57,6 +58,9 @@ struct vm {
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;
     size_t con_shown;               /* of which already printed (the focused VM's partial line) */
+    uint8_t con_in[VM_CONSOLE_INPUT];   /* typed for its COM1, not yet taken by the UART */
+    size_t con_in_head, con_in_len;
+    uint64_t con_in_dropped;
 };
 
 extern struct vm *vms[MAX_VMS];
@@ -71,6 +75,8 @@ struct vm *vm_find(const char *name);
 void vm_start(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void vm_console_putc(struct vm *vm, char c);
+/* Moves held console input into the VM's COM1 receiver as it makes room (before each entry). */
+void vm_console_pump(struct vm *vm);
 /* Console input from the shell thread: true if it was the focus key (Ctrl-]) or went to the
  * focused guest's COM1; false if the shell has the focus. */
 bool vm_console_route(int c);

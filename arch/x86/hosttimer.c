@@ -8,6 +8,7 @@
 #include "tsc.h"
 #include "dev/i8254.h"                  /* ports and rate: the same chip */
 #include "lib.h"
+#include "kernel/console.h"
 
 #define PIT_SEL_CH0         0x00
 #define PIT_ACCESS_LOHI     0x30
@@ -56,8 +57,8 @@ static void on_pit(struct exc_frame *f)
 static void on_com1(struct exc_frame *f)
 {
     (void)f;
-    /* The byte stays in the UART for the shell's reader; the edge has done its job. */
     host_idle_stats.console_irqs++;
+    console_rx_drain();
     host_pic_eoi();
 }
 

@@ -45,10 +45,11 @@ def check_workloads(out, vm):
     rate = ticks / secs
     check(0.8 * HZ <= rate <= 1.2 * HZ, f"{vm}: timer IRQ0 at {rate:.0f}/s while busy, expected ~{HZ}")
     check(re.search(r"^\s*0:\s+\d+\s+XT-PIC\s+timer", lines, re.M), f"{vm}: /proc/interrupts lacks the PIT")
-    check(re.search(r"^model name\s*:", lines, re.M) and re.search(r"^flags\s*:.* hypervisor", lines, re.M),
+    # (The console splits lines longer than 160 characters, such as the flags.)
+    cpuinfo = lines.partition("MVLINUX: --- /proc/cpuinfo")[2].partition("MVLINUX: --- /proc/interrupts")[0]
+    check(re.search(r"^model name\s*:", cpuinfo, re.M) and re.search(r"\bhypervisor\b", cpuinfo),
           f"{vm}: /proc/cpuinfo lacks the model or the hypervisor flag")
-    check(" vmx" not in (re.search(r"^flags\s*:(.*)", lines, re.M).group(1) + " "),
-          f"{vm}: the guest must not see VMX")
+    check(not re.search(r"\bvmx\b", cpuinfo), f"{vm}: the guest must not see VMX")
     boot = re.search(r"\[\s*([\d.]+)\] Run /init as init process", lines)
     print(f"  {vm}: /init after {boot.group(1) if boot else '?'} s of guest time; cpu workload "
           f"{secs:.2f} s, IRQ0 {rate:.0f}/s; {m.group(0)}", flush=True)
@@ -57,8 +58,8 @@ def check_workloads(out, vm):
 @test("bochs")
 def linux_boots_nested_with_interactive_console():
     """Debian's kernel boots under shadow paging to the initramfs, runs the CPU and timer
-    workloads, then a person types into its busybox shell through the focus switch; `exit`
-    powers it off and the VMM says why it ended."""
+    workloads, then a person types into its busybox shell through the focus switch; `reboot -f`
+    resets it through the i8042 and the VMM says why it ended."""
     iso = make_iso("linux.iso", [("linux", CMDLINE + " mvinit=shell", "")])
     with Guest("run-bochs", "--iso", iso, timeout=600, log=log_path("linux")) as g:
         g.expect(r"MVLINUX: shell \(exit to power off\)", 500)
@@ -66,10 +67,10 @@ def linux_boots_nested_with_interactive_console():
         g.expect(r"-- console: vm linux \(COM1\); Ctrl-\] switches --")
         g.expect(r"\[linux\] mvlinux# ", 60)    # the prompt shows although no newline follows
         g.send("echo $((6 * 7)) from the guest\r")
-        g.expect(r"^\[linux\] 42 from the guest$", 60)
-        g.send("exit\r")
-        g.expect(r"reboot: System halted", 60)
-        g.expect(r"monovisor: vm linux halted: halted with interrupts disabled", 30)
+        g.expect(r"(?m)^\[linux\] 42 from the guest$", 60)
+        # A reboot with acpi=off goes through the i8042's reset pulse: only this VM ends.
+        g.send("reboot -f\r")
+        g.expect(r"monovisor: vm linux stopped: reset by the guest \(keyboard controller pulse\)", 60)
         check_workloads(g.buf, "linux")
         g.pos = len(g.buf)
         g.send(FOCUS_KEY)               # the VM ended: focus is back on the shell

@@ -109,14 +109,15 @@ def nested_guests_lynnfield_no_unrestricted_guest():
 
 @test("bochs")
 def bad_vm_configurations_are_refused_others_run():
-    """Bad configurations and images that are not Multiboot kernels give a clear error and no
-    VM; the good VM beside them still runs."""
+    """Bad configurations, images that are not Multiboot kernels or bzImages, and a Linux kernel
+    too large for its VM give a clear error and no VM; the good VM beside them still runs."""
     junk = os.path.join(REPO, "build", "test-logs", "junk.bin")
     os.makedirs(os.path.dirname(junk), exist_ok=True)
     with open(junk, "wb") as f:
         f.write(bytes((i * 7 + 3) & 0xFF for i in range(20000)))     # no Multiboot header
     iso = os.path.join(REPO, "build", "badcfg.iso")
     cpuid = os.path.join(REPO, "build", "guests", "cpuid.elf")
+    vmlinuz = os.path.join(REPO, "build", "linux", "vmlinuz")     # from scripts/mklinux
     subprocess.run([os.path.join(REPO, "scripts", "mkiso"), "-o", iso,
                     "--module", f"{junk} vm=junk mem=16M",
                     "--module", f"{cpuid} vm=bad/name",
@@ -124,7 +125,10 @@ def bad_vm_configurations_are_refused_others_run():
                     "--module", f"{cpuid} vm=huge mem=3G",
                     "--module", f"{cpuid} vm=good mem=16M",
                     "--module", f"{cpuid} vm=good mem=16M",
-                    "--module", f"{junk} attach=nobody"], check=True)
+                    "--module", f"{junk} attach=nobody",
+                    # kind=linux: not a bzImage; Debian's kernel in too small a VM
+                    "--module", f"{cpuid} vm=notbz kind=linux mem=16M",
+                    "--module", f"{vmlinuz} vm=lxsmall kind=linux mem=32M"], check=True)
     with Guest("run-bochs", "--iso", iso, timeout=300, log=log_path("nested-badcfg")) as g:
         g.expect(r"monovisor: all autostart VMs have run", 240)
         out = g.buf
@@ -134,6 +138,8 @@ def bad_vm_configurations_are_refused_others_run():
                    r"vm huge not created: not enough host memory for 3072 MiB",
                    r"vm good not created: a VM named 'good' already exists",
                    r"module 6: cannot attach to vm 'nobody' \(no such VM\)",
+                   r"vm notbz not created: no boot flag 0xAA55 at 0x1fe: not a Linux kernel image",
+                   r"vm lxsmall not created: the kernel needs \d+ MiB of RAM to decompress, the VM has 32 MiB",
                    r"\[good\] SUMMARY cpuid: 6 passed, 0 failed",
                    r"monovisor: vm good stopped: exited with code 0"):
             check(re.search(rx, out), f"expected /{rx}/ in the boot log", g)

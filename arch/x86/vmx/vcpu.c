@@ -337,6 +337,8 @@ static void deliver_events(struct vcpu *v)
     struct vm *vm = v->vm;
     uint32_t proc = proc_ctls;
     vm_timers_update(vm);
+    if (vm->con_in_len)
+        vm_console_pump(vm);
     bool irq_waiting = v->pending_irq >= 0 || i8259_intr(&vm->pic);
     if (v->pending.valid) {
         struct pending_event *p = &v->pending;
