@@ -155,7 +155,7 @@ def guest_pit_tick():
 
 @test("qemu")
 def guest_irq_devices():
-    run_guest("irq_devices", ["rtc_periodic", "uart_thre"])
+    run_guest("irq_devices", ["rtc_periodic", "uart_thre", "pic_level_withdrawn"])
 
 
 @test("qemu")
