@@ -392,6 +392,10 @@ static int cmd_exits(int argc, char **argv)
                 (unsigned long long)v->shadow_flushes, (unsigned long long)v->pcid_switches,
                 (unsigned long long)v->pcid_kept, (unsigned long long)v->guest_pf_injected,
                 mmu_table_pages(v));
+        kprintf("PIT IRQ0: %llu edges raised, %llu late (several edges merged), %llu onto a request "
+                "still in IRR; %llu IRQ0 acknowledged\n",
+                (unsigned long long)only->pit_ticks, (unsigned long long)only->pit_ticks_late,
+                (unsigned long long)only->pit_ticks_pending, (unsigned long long)only->pic.acks[0]);
     }
     return 0;
 }

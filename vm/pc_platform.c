@@ -37,6 +37,7 @@ bool pc_platform_attach(struct vm *vm, char *err, size_t errlen)
     acpi_pmtimer_init(&vm->pmtimer, ACPI_PM_TMR_PORT_DEFAULT, false, vm_pmtimer_clock, vm);
     pci_init(&vm->pci, pci_irq, vm);
     vm->pit_checked = 0;
+    vm->pit_ticks = vm->pit_ticks_late = vm->pit_ticks_pending = 0;
     vm->timers_dirty = true;
     if (!i8259_attach(&vm->io, &vm->pic) || !i8254_attach(&vm->io, &vm->pit) ||
         !mc146818_attach(&vm->io, &vm->rtc) || !ns16550_attach(&vm->io, &vm->com1, "com1") ||

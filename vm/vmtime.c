@@ -44,8 +44,17 @@ void vm_timers_update(struct vm *vm)
         return;
     /* Edges that passed while the VM did not run make one request, as the PIC latches one. */
     uint64_t now = vm_pit_clock(vm);
-    if (i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked) <= now)
+    uint64_t edge = i8254_next_rising_edge(&vm->pit, 0, vm->pit_checked);
+    if (edge <= now) {
+        /* Ticks lost to merging, for `exits VM`: more edges since the last look, or the
+         * previous request still latched in IRR. */
+        vm->pit_ticks++;
+        if (i8254_next_rising_edge(&vm->pit, 0, edge) <= now)
+            vm->pit_ticks_late++;
+        if (vm->pic.chip[0].irr & BIT(PC_IRQ_PIT))
+            vm->pit_ticks_pending++;
         i8259_pulse_irq(&vm->pic, PC_IRQ_PIT);
+    }
     vm->pit_checked = now;
     mc146818_update(&vm->rtc);
     vm->timer_deadline = next_timer_tsc(vm);

@@ -29,4 +29,6 @@ enum vcpu_action exit_vmcall(struct vcpu *v);
  * vcpu_forget_msrs when the vCPU goes away. */
 void vcpu_load_msrs(struct vcpu *v);
 void vcpu_forget_msrs(struct vcpu *v);
+/* Puts this vCPU's DR0-DR3 into the CPU (DR7 and DR6 are in the VMCS and the vCPU). */
+void vcpu_load_debug_regs(const struct vcpu *v);
 #endif

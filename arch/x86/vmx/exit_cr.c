@@ -117,6 +117,12 @@ static void write_real_dr(unsigned n, uint64_t val)
     }
 }
 
+void vcpu_load_debug_regs(const struct vcpu *v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        write_real_dr(i, v->dr[i]);
+}
+
 enum vcpu_action exit_dr_access(struct vcpu *v)
 {
     uint64_t q = v->exit_qual;

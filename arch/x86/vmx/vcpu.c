@@ -101,8 +101,8 @@ static void set_segment(unsigned sel_field, uint16_t sel, uint32_t ar)
     vmwrite(VMCS_GUEST_ES_BASE + idx * 2, 0);
 }
 
-/* Guest x87/SSE registers are switched lazily like the MSRs: the VMM never uses them
- * (-mno-sse), so they are saved only when another vCPU is about to run. */
+/* Guest x87/SSE and debug registers are switched lazily like the MSRs: the VMM never uses
+ * them (-mno-sse), so they are saved only when another vCPU is about to run. */
 #define FXSAVE_FCW_OFF      0
 #define FXSAVE_MXCSR_OFF    24
 #define FCW_INIT            0x037Fu         /* FNINIT's control word */
@@ -119,13 +119,14 @@ static void fpu_init_image(struct vcpu *v)
     memcpy(&v->fpu.bytes[FXSAVE_MXCSR_OFF], &mxcsr, sizeof(mxcsr));
 }
 
-static void fpu_load(struct vcpu *v)
+static void lazy_regs_load(struct vcpu *v)
 {
     if (fpu_owner == v)
         return;
     if (fpu_owner)
         __asm__ volatile("fxsave64 %0" : "=m"(fpu_owner->fpu));
     __asm__ volatile("fxrstor64 %0" :: "m"(v->fpu));
+    vcpu_load_debug_regs(v);
     fpu_owner = v;
 }
 
@@ -399,7 +400,7 @@ void vcpu_reload(struct vcpu *v)
         return;
     }
     vcpu_load_msrs(v);
-    fpu_load(v);
+    lazy_regs_load(v);
 }
 
 void vcpu_run(struct vcpu *v)
@@ -410,7 +411,7 @@ void vcpu_run(struct vcpu *v)
         return;
     }
     vcpu_load_msrs(v);
-    fpu_load(v);
+    lazy_regs_load(v);
     while (vm->state == VM_RUNNING) {
         deliver_events(v);
         if (vmx_run(&v->regs, v->launched)) {
