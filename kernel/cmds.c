@@ -1,5 +1,6 @@
 /* Basic shell commands: machine information, memory, modules, reboot/halt, fault injection. */
 #include "shell.h"
+#include "console.h"
 #include "lib.h"
 #include "boot/bootinfo.h"
 #include "mm/memory.h"
@@ -102,6 +103,7 @@ SHELL_COMMAND(modules, "modules", "", "boot modules", cmd_modules);
 static int cmd_reboot(int argc, char **argv)
 {
     kprintf("monovisor: rebooting\n");
+    console_flush();
     machine_reboot();
 }
 SHELL_COMMAND(reboot, "reboot", "", "reset the machine", cmd_reboot);

@@ -11,4 +11,10 @@ bool console_input_ready(void *unused);
 void console_rx_drain(void);
 /* False while a partial line (e.g. the shell prompt) is on the terminal. */
 bool console_at_line_start(void);
+/* From host_timer_init: output becomes interrupt-driven. */
+void console_enable_irqs(void);
+/* The host COM1 interrupt: drains input, refills the transmitter. True if input arrived. */
+bool console_irq(void);
+/* Waits until every queued byte is on the wire (before a halt, reset or panic stop). */
+void console_flush(void);
 #endif

@@ -59,7 +59,7 @@ static void console_emit(struct vm *vm, bool newline)
         vm->con_len = 0;
 }
 
-static void console_flush(struct vm *vm)
+static void guest_line_end(struct vm *vm)
 {
     console_emit(vm, true);
 }
@@ -73,7 +73,7 @@ void vm_console_putc(struct vm *vm, char c)
     if (c == '\r')
         return;
     if (c == '\n' || vm->con_len == VM_CONSOLE_LINE) {
-        console_flush(vm);
+        guest_line_end(vm);
         if (c == '\n')
             return;
     }
@@ -157,7 +157,7 @@ void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
     if (vm->state != VM_RUNNING)
         return;                         /* the first reason wins */
     if (vm->con_len)
-        console_flush(vm);
+        guest_line_end(vm);
     va_list ap;
     va_start(ap, fmt);
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);

@@ -57,8 +57,8 @@ static void on_pit(struct exc_frame *f)
 static void on_com1(struct exc_frame *f)
 {
     (void)f;
-    host_idle_stats.console_irqs++;
-    console_rx_drain();
+    if (console_irq())
+        host_idle_stats.console_irqs++;
     host_pic_eoi();
 }
 
@@ -129,7 +129,7 @@ void host_timer_init(void)
     poll_tsc = tsc_hz / 1000 * HOST_IDLE_POLL_MS;
     if (com1.present) {
         irq_set_handler(HOST_PIC_VECTOR_BASE + HOST_IRQ_COM1, on_com1);
-        serial_enable_rx_irq(&com1);
+        console_enable_irqs();
         host_pic_unmask(HOST_IRQ_COM1);
     }
 }

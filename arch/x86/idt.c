@@ -6,6 +6,7 @@
 #include "layout.h"
 #include "lib.h"
 #include "serial.h"
+#include "kernel/console.h"
 
 #define IDT_GATE_INT64  0xEull
 #define IDT_P           BIT(47)
@@ -137,7 +138,7 @@ void exception_dispatch(struct exc_frame *f)
 
 void cpu_halt_forever(void)
 {
-    serial_flush(&com1);
+    console_flush();
     for (;;) {
         cli();
         hlt();

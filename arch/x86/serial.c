@@ -82,8 +82,30 @@ int serial_getc(struct serial_port *p)
     return inb(p->base + UART_RBR);
 }
 
-void serial_enable_rx_irq(struct serial_port *p)
+void serial_enable_irqs(struct serial_port *p)
 {
     /* OUT2 (already set by serial_init) gates the UART's interrupt onto the PC's IRQ line. */
-    outb(p->base + UART_IER, IER_ERBFI);
+    outb(p->base + UART_IER, IER_ERBFI | IER_ETBEI);
+}
+
+size_t serial_tx_room(const struct serial_port *p)
+{
+    /* THRE in FIFO mode: the whole transmit FIFO is empty. */
+    return p->present && (inb(p->base + UART_LSR) & LSR_THRE) ? NS16550_FIFO_SIZE : 0;
+}
+
+void serial_tx_byte(struct serial_port *p, uint8_t c)
+{
+    outb(p->base + UART_THR, c);
+}
+
+uint8_t serial_irq_id(const struct serial_port *p)
+{
+    return inb(p->base + UART_IIR) & IIR_ID_MASK;
+}
+
+void serial_clear_status(const struct serial_port *p)
+{
+    (void)inb(p->base + UART_LSR);
+    (void)inb(p->base + UART_MSR);
 }

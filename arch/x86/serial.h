@@ -20,6 +20,14 @@ void serial_write(struct serial_port *p, const char *s, size_t n);
 void serial_flush(struct serial_port *p);
 int serial_getc(struct serial_port *p);   /* -1 when nothing received */
 bool serial_rx_ready(const struct serial_port *p);
-/* Received data raises the port's IRQ (the host 8259 line must be unmasked by the caller). */
-void serial_enable_rx_irq(struct serial_port *p);
+/* Received data and an emptied transmit FIFO raise the port's IRQ (the host 8259 line must be
+ * unmasked by the caller). */
+void serial_enable_irqs(struct serial_port *p);
+/* Bytes the transmitter takes now without waiting (0 or the FIFO size). */
+size_t serial_tx_room(const struct serial_port *p);
+void serial_tx_byte(struct serial_port *p, uint8_t c);
+/* For the interrupt handler: IIR's interrupt id (bit 0 set: none pending; reading it also
+ * acknowledges a THRE interrupt), and reading LSR/MSR to clear their interrupts. */
+uint8_t serial_irq_id(const struct serial_port *p);
+void serial_clear_status(const struct serial_port *p);
 #endif
