@@ -4,6 +4,7 @@
 #include "vmx.h"
 #include "vmx_caps.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 #include "lib.h"
 
 #define LEAF_HV_BASE        0x40000000u
@@ -82,11 +83,25 @@ enum vcpu_action exit_cpuid(struct vcpu *v)
         case LEAF_THERMAL:
         case LEAF_PMU:
         case LEAF_XSAVE:
-        /* The emulator's or CPU's nominal clock need not be the TSC rate the guest sees (Bochs
-         * claims 3.5 GHz with a 100 MHz TSC): hidden, so the guest measures it against its PIT. */
-        case LEAF_TSC_CRYSTAL:
-        case LEAF_FREQUENCY:
             a = b = c = d = 0;
+            break;
+        /* The TSC rate the VMM measured, not the CPU's nominal clock (Bochs claims 3.5 GHz for
+         * a 100 MHz TSC): the guest needs no calibration against its PIT, which a vCPU that
+         * shares the CPU with others cannot do reliably (its time jumps when it is switched
+         * out). Leaf 0x15 says TSC = crystal * 1/1 with the crystal at the TSC rate. */
+        case LEAF_TSC_CRYSTAL: {
+            uint32_t mult = 1;          /* ECX is 32 bits: a slower "crystal" times mult */
+            while (tsc_hz / mult > UINT32_MAX)
+                mult *= 2;
+            a = tsc_hz ? 1 : 0;
+            b = tsc_hz ? mult : 0;
+            c = (uint32_t)(tsc_hz / mult);
+            d = 0;
+            break;
+        }
+        case LEAF_FREQUENCY:
+            a = b = (uint32_t)(tsc_hz / 1000000);
+            c = d = 0;
             break;
         case LEAF_EXT_INFO:
             if (!(vmread(VMCS_PROC_CTLS) & PROC_SECONDARY_CONTROLS) ||
