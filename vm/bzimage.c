@@ -148,19 +148,22 @@ bool bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *out, cha
  * loading below pref_address never saves memory: it is loaded at its runtime start, and if
  * [start, start + init_size) does not fit there is no address that does. Relocation only
  * matters for a pref_address that is unaligned or below 1 MiB (or 0: "no preference"). */
+uint64_t bzimage_runtime_start(const struct bzimage_info *bi)
+{
+    uint64_t pref = bi->pref_address ? bi->pref_address : HIGH_MEM_START;
+    if (!bi->relocatable || pref >= FOUR_GIB)
+        return pref;
+    uint64_t s = MAX(pref, HIGH_MEM_START);                 /* no overflow: s < 2^32, align <= 2^31 */
+    return (s + bi->kernel_alignment - 1) & ~(uint64_t)(bi->kernel_alignment - 1);
+}
+
 static bool place_kernel(const struct guest_mem *gm, const struct bzimage_info *bi, uint64_t *start,
                          char *err, size_t errlen)
 {
     uint64_t limit = MIN(gm->size, FOUR_GIB);               /* code32_start is 32 bits */
-    uint64_t pref = bi->pref_address ? bi->pref_address : HIGH_MEM_START;
-    uint64_t s = pref;
-    if (!bi->relocatable && pref < HIGH_MEM_START)
-        FAIL("non-relocatable kernel must run at %#llx, below 1 MiB", (unsigned long long)pref);
-    if (bi->relocatable) {
-        s = MAX(pref, HIGH_MEM_START);
-        if (s < limit)                                      /* no overflow: s < 2^32, align <= 2^31 */
-            s = (s + bi->kernel_alignment - 1) & ~(uint64_t)(bi->kernel_alignment - 1);
-    }
+    uint64_t s = bzimage_runtime_start(bi);
+    if (!bi->relocatable && s < HIGH_MEM_START)
+        FAIL("non-relocatable kernel must run at %#llx, below 1 MiB", (unsigned long long)s);
     if (s >= limit || bi->init_size > limit - s)
         FAIL("kernel needs %llu MiB from %#llx, VM has %llu MiB", mib_up(bi->init_size),
              (unsigned long long)s, (unsigned long long)(gm->size / MIB));

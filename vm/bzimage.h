@@ -36,7 +36,6 @@
  * 2.10 also implies the fields of earlier versions we need: cmdline_size (2.06),
  * relocatable_kernel and kernel_alignment (2.05), initrd_addr_max (2.03). */
 #define BZ_MIN_PROTOCOL     0x020Au
-#define BZ_MIN_KERNEL_GPA   0x100000u       /* a bzImage's kernel never runs below 1 MiB */
 
 struct bzimage_info {                       /* what the setup header says */
     uint16_t version;                       /* protocol version, e.g. 0x020f */
@@ -57,6 +56,10 @@ struct bzimage_layout {                     /* where the loader put things */
  * loader can boot (too short, no boot flag or "HdrS", protocol older than BZ_MIN_PROTOCOL,
  * zImage, setup or syssize inconsistent with the file, bad kernel_alignment or init_size). */
 bool bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *out, char *err, size_t errlen);
+
+/* Where the kernel will run (boot.rst, init_size): a relocatable kernel at its preferred address
+ * (1 MiB if none) raised to 1 MiB and kernel_alignment; it needs init_size bytes from there. */
+uint64_t bzimage_runtime_start(const struct bzimage_info *bi);
 
 /* Parses, then loads the kernel, initrd (if initrd_len > 0), command line (NULL = empty), GDT
  * and zero page into guest memory. False with the reason in err, and guest memory untouched,

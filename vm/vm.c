@@ -312,7 +312,7 @@ static bool linux_image_ok(const struct vm_config *cfg, const struct boot_module
     struct bzimage_info bi;
     if (!bzimage_parse(phys_to_virt(m->start), m->end - m->start, &bi, err, errlen))
         return false;
-    uint64_t need = MAX(bi.pref_address, BZ_MIN_KERNEL_GPA) + bi.init_size;
+    uint64_t need = bzimage_runtime_start(&bi) + bi.init_size;
     if (need > cfg->mem) {
         ksnprintf(err, errlen, "the kernel needs %llu MiB of RAM to decompress, the VM has %llu MiB",
                   (unsigned long long)((need + (1u << 20) - 1) >> 20), (unsigned long long)(cfg->mem >> 20));

@@ -142,9 +142,10 @@ void host_timer_arm(uint64_t tsc)
         wrmsr(MSR_IA32_TSC_DEADLINE, tsc == UINT64_MAX ? 0 : tsc);
         break;
     case TIMER_LAPIC_ONESHOT: {
+        /* An initial count of 0 stops the timer; a due deadline gets the shortest count. */
         uint64_t now = rdtsc();
-        uint64_t t = tsc == UINT64_MAX ? 0 : tsc > now ? ticks_for(tsc - now) : 1;
-        lapic_write(LAPIC_TIMER_ICR, (uint32_t)MIN(MAX(t, tsc == UINT64_MAX ? 0 : 1), UINT32_MAX));
+        uint64_t t = tsc == UINT64_MAX ? 0 : tsc > now ? MAX(ticks_for(tsc - now), 1) : 1;
+        lapic_write(LAPIC_TIMER_ICR, (uint32_t)MIN(t, UINT32_MAX));
         break;
     }
     case TIMER_PIT: {

@@ -25,10 +25,10 @@ enum vcpu_action exit_vmcall(struct vcpu *v);
 #define HC_PRINT_MAX    256
 #define HC_ENOSYS       ((uint64_t)-38)
 #define HC_EINVAL       ((uint64_t)-22)
-/* Puts this vCPU's SYSCALL/SWAPGS/RDTSCP MSRs into the CPU (its VMCS must be current);
- * vcpu_forget_msrs when the vCPU goes away. */
-void vcpu_load_msrs(struct vcpu *v);
-void vcpu_forget_msrs(struct vcpu *v);
+/* The guest's SYSCALL/SWAPGS/RDTSCP MSRs, which it uses without exits: read back the one the
+ * guest changes behind the VMM's back, or put them all into the CPU (the VMCS must be current). */
+void vcpu_save_msrs(struct vcpu *v);
+void vcpu_load_msrs(const struct vcpu *v);
 /* Puts this vCPU's DR0-DR3 into the CPU (DR7 and DR6 are in the VMCS and the vCPU). */
 void vcpu_load_debug_regs(const struct vcpu *v);
 #endif

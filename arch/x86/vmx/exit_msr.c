@@ -203,17 +203,13 @@ enum vcpu_action exit_wrmsr(struct vcpu *v)
     return VCPU_RESUME;
 }
 
-/* The MSRs the guest uses without exits (SYSCALL, SWAPGS, RDTSCP) live in the real registers
- * while its vCPU runs; the VMM itself never uses them, so they are switched only when another
- * vCPU ran in between (KERNEL_GS_BASE read back first: SWAPGS changes it without an exit). */
-static struct vcpu *msr_owner;
-
-void vcpu_load_msrs(struct vcpu *v)
+void vcpu_save_msrs(struct vcpu *v)
 {
-    if (msr_owner == v)
-        return;
-    if (msr_owner)
-        msr_owner->msr.kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+    v->msr.kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);     /* SWAPGS changes it without an exit */
+}
+
+void vcpu_load_msrs(const struct vcpu *v)
+{
     wrmsr(MSR_STAR, v->msr.star);
     wrmsr(MSR_LSTAR, v->msr.lstar);
     wrmsr(MSR_CSTAR, v->msr.cstar);
@@ -221,11 +217,4 @@ void vcpu_load_msrs(struct vcpu *v)
     wrmsr(MSR_KERNEL_GS_BASE, v->msr.kernel_gs_base);
     if ((vmread(VMCS_PROC_CTLS) & PROC_SECONDARY_CONTROLS) && (vmread(VMCS_PROC_CTLS2) & PROC2_ENABLE_RDTSCP))
         wrmsr(MSR_TSC_AUX, v->msr.tsc_aux);
-    msr_owner = v;
-}
-
-void vcpu_forget_msrs(struct vcpu *v)
-{
-    if (msr_owner == v)
-        msr_owner = NULL;
 }

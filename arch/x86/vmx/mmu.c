@@ -253,8 +253,6 @@ static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t pag
     uint64_t gva0 = gva - off, gpa0 = gpa - off;
     if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE)
         return;
-    if (v->mode == GPT_MODE_NONE && gva0 >= SHADOW_PAE_ROOT_LIMIT)
-        return;
     uint64_t hpa0 = gmem_hpa(&v->vm->mem, gpa0);
     if (shadow_map_run(&v->shadow, gva0, hpa0, (unsigned)(span / PAGE_SIZE), writable, user, nx, page_size) == 0)
         v->shadow_prefills++;

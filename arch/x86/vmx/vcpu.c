@@ -101,14 +101,10 @@ static void set_segment(unsigned sel_field, uint16_t sel, uint32_t ar)
     vmwrite(VMCS_GUEST_ES_BASE + idx * 2, 0);
 }
 
-/* Guest x87/SSE and debug registers are switched lazily like the MSRs: the VMM never uses
- * them (-mno-sse), so they are saved only when another vCPU is about to run. */
 #define FXSAVE_FCW_OFF      0
 #define FXSAVE_MXCSR_OFF    24
 #define FCW_INIT            0x037Fu         /* FNINIT's control word */
 #define MXCSR_INIT          0x1F80u         /* all SIMD exceptions masked */
-
-static struct vcpu *fpu_owner;
 
 static void fpu_init_image(struct vcpu *v)
 {
@@ -119,15 +115,23 @@ static void fpu_init_image(struct vcpu *v)
     memcpy(&v->fpu.bytes[FXSAVE_MXCSR_OFF], &mxcsr, sizeof(mxcsr));
 }
 
+/* Registers the guest uses without exits and the VMM never touches (SYSCALL/SWAPGS MSRs,
+ * x87/SSE, DR0-DR3) stay in the CPU while its vCPU runs; they are swapped only when another
+ * vCPU is about to run. */
+static struct vcpu *regs_owner;
+
 static void lazy_regs_load(struct vcpu *v)
 {
-    if (fpu_owner == v)
+    if (regs_owner == v)
         return;
-    if (fpu_owner)
-        __asm__ volatile("fxsave64 %0" : "=m"(fpu_owner->fpu));
+    if (regs_owner) {
+        vcpu_save_msrs(regs_owner);
+        __asm__ volatile("fxsave64 %0" : "=m"(regs_owner->fpu));
+    }
+    vcpu_load_msrs(v);
     __asm__ volatile("fxrstor64 %0" :: "m"(v->fpu));
     vcpu_load_debug_regs(v);
-    fpu_owner = v;
+    regs_owner = v;
 }
 
 void vcpu_set_boot_segments(struct vcpu *v, uint16_t cs, uint16_t ds, uint64_t gdt_base, uint16_t gdt_limit)
@@ -227,9 +231,8 @@ bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen)
 
 void vcpu_destroy(struct vcpu *v)
 {
-    vcpu_forget_msrs(v);
-    if (fpu_owner == v)
-        fpu_owner = NULL;
+    if (regs_owner == v)
+        regs_owner = NULL;
     mmu_destroy(v);
     if (v->vmcs_pa) {
         vmclear(v->vmcs_pa);
@@ -399,7 +402,6 @@ void vcpu_reload(struct vcpu *v)
         vm_stop(v->vm, VM_FAILED, "VMPTRLD failed");
         return;
     }
-    vcpu_load_msrs(v);
     lazy_regs_load(v);
 }
 
@@ -410,7 +412,6 @@ void vcpu_run(struct vcpu *v)
         vm_stop(vm, VM_FAILED, "VMPTRLD failed");
         return;
     }
-    vcpu_load_msrs(v);
     lazy_regs_load(v);
     while (vm->state == VM_RUNNING) {
         deliver_events(v);
