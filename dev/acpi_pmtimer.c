@@ -4,18 +4,19 @@
 
 void acpi_pmtimer_init(struct acpi_pmtimer *t, uint16_t port, bool wide32, uint64_t (*clock)(void *), void *ctx)
 {
-    *t = (struct acpi_pmtimer){ .clock = clock, .ctx = ctx, .port = port, .wide32 = wide32 };
+    *t = (struct acpi_pmtimer){ .port = port, .wide32 = wide32 };
+    dev_clock_init(&t->clock, clock, ctx);
 }
 
-uint32_t acpi_pmtimer_read(const struct acpi_pmtimer *t)
+uint32_t acpi_pmtimer_read(struct acpi_pmtimer *t)
 {
-    uint64_t now = t->clock ? t->clock(t->ctx) : 0;
+    uint64_t now = dev_clock_now(&t->clock);
     return (uint32_t)(now & (t->wide32 ? ACPI_PM_TMR_MASK32 : ACPI_PM_TMR_MASK24));
 }
 
 static uint32_t pmtimer_in(void *dev, uint16_t port, unsigned size)
 {
-    const struct acpi_pmtimer *t = dev;
+    struct acpi_pmtimer *t = dev;
     /* The table truncates to size; shift so each port reads its own byte lane. */
     return acpi_pmtimer_read(t) >> (8 * ((port - t->port) & (ACPI_PM_TMR_LEN - 1)));
 }

@@ -5,6 +5,7 @@
 #define MV_ACPI_PMTIMER_H
 #include "compiler.h"
 #include "dev/ioport.h"
+#include "dev/devclock.h"
 
 #define PM_TIMER_HZ                 3579545u
 #define ACPI_PM_TMR_PORT_DEFAULT    0xB008      /* PM base 0xB000 + 8, as QEMU's PIIX4 PM */
@@ -13,15 +14,14 @@
 #define ACPI_PM_TMR_MASK32          0xFFFFFFFFu
 
 struct acpi_pmtimer {
-    uint64_t (*clock)(void *ctx);   /* PM_TIMER_HZ ticks since VM start */
-    void *ctx;
+    struct dev_clock clock;         /* PM_TIMER_HZ ticks since VM start */
     uint16_t port;
     bool wide32;                    /* must match the FADT's TMR_VAL_EXT flag */
 };
 
 void acpi_pmtimer_init(struct acpi_pmtimer *t, uint16_t port, bool wide32, uint64_t (*clock)(void *), void *ctx);
 /* The counter value, wrapped to 24 or 32 bits. */
-uint32_t acpi_pmtimer_read(const struct acpi_pmtimer *t);
+uint32_t acpi_pmtimer_read(struct acpi_pmtimer *t);
 /* 4 ports at t->port. A read of size 1 or 2 returns the low bytes of the register from the
  * byte lane of the port it starts at (so 1 byte at port+1 gives bits 15:8); writes are ignored. */
 bool acpi_pmtimer_attach(struct ioport_table *io, struct acpi_pmtimer *t);

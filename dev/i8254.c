@@ -38,9 +38,12 @@ static bool elapsed(const struct i8254_channel *c, uint64_t now, uint32_t *n, ui
     if (c->frozen) {
         *n = c->count;
         *d = c->frozen_d;
-    } else if (now < c->load) {         /* a new mode 2/3 count waits for the period's end */
+    } else if (now < c->load && c->old_count) { /* a new mode 2/3 count waits for the period's end */
         *n = c->old_count;
         *d = now - c->old_load;
+    } else if (now < c->load) {         /* cannot happen with a monotonic clock: start afresh */
+        *n = c->count;
+        *d = 0;
     } else {
         *n = c->count;
         *d = now - c->load;
@@ -120,7 +123,7 @@ uint16_t i8254_counter(const struct i8254 *pit, unsigned ch, uint64_t now)
     return (uint16_t)ce;
 }
 
-static uint64_t now_of(const struct i8254 *pit) { return pit->clock(pit->ctx); }
+static uint64_t now_of(struct i8254 *pit) { return dev_clock_now(&pit->clock); }
 
 /* A new count in the count register reaches the counting element as the mode says. */
 static void load_count(struct i8254_channel *c, uint32_t raw, uint64_t now)
@@ -323,7 +326,8 @@ void i8254_write(struct i8254 *pit, uint16_t port, uint8_t val)
 
 void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx)
 {
-    *pit = (struct i8254){ .clock = clock, .ctx = ctx };
+    *pit = (struct i8254){ 0 };
+    dev_clock_init(&pit->clock, clock, ctx);
     for (unsigned ch = 0; ch < I8254_CHANNELS; ch++) {
         pit->ch[ch].rw = RW_LSB_MSB;
         pit->ch[ch].null_until = UINT64_MAX;

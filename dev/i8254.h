@@ -6,6 +6,7 @@
 #define MV_I8254_H
 #include "compiler.h"
 #include "dev/ioport.h"
+#include "dev/devclock.h"
 
 #define PIT_HZ              1193182u
 #define I8254_PORT_CH0      0x40
@@ -38,8 +39,7 @@ struct i8254_channel {
 struct i8254 {
     struct i8254_channel ch[I8254_CHANNELS];
     uint8_t sysctl;             /* port 0x61 bits 3:0 as written */
-    uint64_t (*clock)(void *ctx);
-    void *ctx;
+    struct dev_clock clock;     /* PIT input clocks */
 };
 
 void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx);

@@ -31,8 +31,7 @@ uint8_t rtc_from_bcd(uint8_t v)
 
 static uint64_t rtc_now(struct mc146818 *r)
 {
-    uint64_t now = r->clock ? r->clock(r->ctx) : r->last;
-    return now < r->last ? r->last : now;   /* never run the clock backwards */
+    return dev_clock_now(&r->clock);
 }
 
 static bool divider_running(const struct mc146818 *r)
@@ -371,7 +370,7 @@ void mc146818_init(struct mc146818 *r, const struct rtc_time *start, uint64_t ba
     uint8_t *p = (uint8_t *)r;
     for (size_t i = 0; i < sizeof(*r); i++)
         p[i] = 0;
-    r->clock = clock;
+    dev_clock_init(&r->clock, clock, ctx);
     r->set_irq = set_irq;
     r->ctx = ctx;
     r->last = rtc_now(r);

@@ -7,6 +7,7 @@
 #define MV_MC146818_H
 #include "compiler.h"
 #include "dev/ioport.h"
+#include "dev/devclock.h"
 
 #define RTC_PORT_INDEX 0x70
 #define RTC_PORT_DATA  0x71
@@ -92,7 +93,7 @@ struct mc146818 {
     uint8_t cmos[128];           /* registers 0x00-0x0d and CMOS RAM */
     uint8_t index;               /* last index written to port 0x70 (bits 6:0) */
     bool nmi_masked;             /* bit 7 of the last index write */
-    uint64_t (*clock)(void *ctx);           /* now, in RTC_HZ ticks since VM start, monotonic */
+    struct dev_clock clock;                 /* RTC_HZ ticks since VM start */
     void (*set_irq)(void *ctx, bool level); /* IRQ8: raised when IRQF becomes 1, lowered when C is read */
     void *ctx;
 

@@ -102,9 +102,7 @@ SHELL_COMMAND(modules, "modules", "", "boot modules", cmd_modules);
 
 static int cmd_reboot(int argc, char **argv)
 {
-    kprintf("monovisor: rebooting\n");
-    console_flush();
-    machine_reboot();
+    machine_reboot("the operator typed reboot");
 }
 SHELL_COMMAND(reboot, "reboot", "", "reset the machine", cmd_reboot);
 

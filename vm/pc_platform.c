@@ -26,6 +26,7 @@ bool pc_platform_attach(struct vm *vm, char *err, size_t errlen)
     host_rtc_read(&now);
     uint64_t ext_kb = vm->mem.size > (1u << 20) ? (vm->mem.size >> 10) - 1024 : 0;
 
+    vm_time_power_on(vm);               /* before the devices read their clocks */
     ioport_init(&vm->io);
     i8259_init(&vm->pic);
     i8254_init(&vm->pit, vm_pit_clock, vm);

@@ -55,7 +55,8 @@ struct vm {
     uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */
     uint64_t pit_ticks, pit_ticks_late, pit_ticks_pending;  /* raised; of which merged edges, or
                                                              * found the last one still in IRR */
-    uint64_t timer_deadline;        /* guest TSC of the next device timer event (cached) */
+    uint64_t time_base;             /* host TSC at power-on: platform time 0 (vmtime.h) */
+    uint64_t timer_deadline;        /* platform time of the next device timer event (cached) */
     bool timers_dirty;              /* a write to a timer_source device may have moved it */
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;

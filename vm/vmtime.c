@@ -3,9 +3,12 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 
-uint64_t vm_guest_tsc(const struct vm *vm)
+void vm_time_power_on(struct vm *vm) { vm->time_base = rdtsc(); }
+uint64_t vm_now(const struct vm *vm) { return rdtsc() - vm->time_base; }
+
+uint64_t vm_time_to_host(const struct vm *vm, uint64_t t)
 {
-    return rdtsc() + vm->vcpu.tsc_offset;
+    return t >= UINT64_MAX - vm->time_base ? UINT64_MAX : t + vm->time_base;
 }
 
 /* tsc * hz / tsc_hz without overflow or 128-bit division: split tsc at tsc_hz. */
@@ -16,14 +19,16 @@ uint64_t vm_tsc_to_ticks(uint64_t tsc, uint32_t hz)
 
 uint64_t vm_ticks_to_tsc(uint64_t ticks, uint32_t hz)
 {
+    if (ticks / hz >= UINT64_MAX / tsc_hz)
+        return UINT64_MAX;              /* centuries away: never */
     return ticks / hz * tsc_hz + (ticks % hz * tsc_hz + hz - 1) / hz;
 }
 
-uint64_t vm_pit_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PIT_HZ); }
-uint64_t vm_pmtimer_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), PM_TIMER_HZ); }
-uint64_t vm_rtc_clock(void *ctx) { return vm_tsc_to_ticks(vm_guest_tsc(ctx), RTC_HZ); }
+uint64_t vm_pit_clock(void *ctx) { return vm_tsc_to_ticks(vm_now(ctx), PIT_HZ); }
+uint64_t vm_pmtimer_clock(void *ctx) { return vm_tsc_to_ticks(vm_now(ctx), PM_TIMER_HZ); }
+uint64_t vm_rtc_clock(void *ctx) { return vm_tsc_to_ticks(vm_now(ctx), RTC_HZ); }
 
-/* The guest TSC at which the next device timer event is due, UINT64_MAX if none. Events on
+/* The platform time at which the next device timer event is due, UINT64_MAX if none. Events on
  * masked lines need no deadline: the request latches when the VMM next looks. */
 static uint64_t next_timer_tsc(const struct vm *vm)
 {
@@ -40,7 +45,7 @@ static uint64_t next_timer_tsc(const struct vm *vm)
 void vm_timers_update(struct vm *vm)
 {
     /* The common case on the exit path: nothing is due and no device was reprogrammed. */
-    if (!vm->timers_dirty && vm_guest_tsc(vm) < vm->timer_deadline)
+    if (!vm->timers_dirty && vm_now(vm) < vm->timer_deadline)
         return;
     /* Edges that passed while the VM did not run make one request, as the PIC latches one. */
     uint64_t now = vm_pit_clock(vm);

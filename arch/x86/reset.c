@@ -1,6 +1,8 @@
 #include "reset.h"
 #include "cpu.h"
 #include "desc.h"
+#include "lib.h"
+#include "kernel/console.h"
 
 #define PORT_RESET_CONTROL  0xCF9       /* PIIX/ICH reset control register */
 #define RCR_SYS_RST         0x02
@@ -11,8 +13,10 @@
 #define KBC_CMD_PULSE_RESET 0xFE
 #define KBC_WAIT_SPINS      100000
 
-void machine_reboot(void)
+void machine_reboot(const char *why)
 {
+    kprintf("monovisor: rebooting the machine: %s\n", why);
+    console_flush();
     cli();
     outb(PORT_RESET_CONTROL, RCR_SYS_RST);
     io_wait();

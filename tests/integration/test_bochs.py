@@ -34,7 +34,7 @@ def skylake_vmx_report_and_shell():
         out = g.command("nonsense")
         check("error: unknown command 'nonsense'" in out, f"unknown command:\n{out}")
         g.send("reboot\r")
-        g.expect(r"monovisor: rebooting")
+        g.expect(r"monovisor: rebooting the machine: the operator typed reboot")
         boot(g)
         halt(g)
 

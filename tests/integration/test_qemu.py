@@ -58,7 +58,7 @@ def kernel_boot_and_shell():
         check(out.strip() == "", f"empty line should print nothing:\n{out}")
 
         g.send("reboot\r")
-        g.expect(r"monovisor: rebooting")
+        g.expect(r"monovisor: rebooting the machine: the operator typed reboot")
         boot_to_prompt(g, r"qemu \(Multiboot1\)", NO_VMX)  # the machine really reset and booted again
         halt(g)
 

@@ -10,18 +10,20 @@ static void set_ns(uint64_t ns) { ticks = ns / 1000 * PM_TIMER_HZ / 1000000; }
 
 TEST(rate_one_second)
 {
+    ticks = 0;
     acpi_pmtimer_init(&pm, ACPI_PM_TMR_PORT_DEFAULT, false, fake_clock, NULL);
     set_ns(1000000);
     uint32_t a = acpi_pmtimer_read(&pm);
+    set_ns(1000000 + 10000000ull);      /* 10 ms: what Linux's calibration loops wait */
+    CHECK_EQ((acpi_pmtimer_read(&pm) - a) & 0xFFFFFF, 35795);
     set_ns(1000000 + 1000000000ull);
     uint32_t b = acpi_pmtimer_read(&pm);
     CHECK_EQ((b - a) & 0xFFFFFF, 3579545);
-    set_ns(1000000 + 10000000ull);      /* 10 ms: what Linux's calibration loops wait */
-    CHECK_EQ((acpi_pmtimer_read(&pm) - a) & 0xFFFFFF, 35795);
 }
 
 TEST(wrap_24bit)
 {
+    ticks = 0;
     acpi_pmtimer_init(&pm, ACPI_PM_TMR_PORT_DEFAULT, false, fake_clock, NULL);
     ticks = 0xFFFFFF;
     CHECK_EQ(acpi_pmtimer_read(&pm), 0xFFFFFF);
@@ -31,6 +33,7 @@ TEST(wrap_24bit)
 
 TEST(wide_32bit)
 {
+    ticks = 0;
     acpi_pmtimer_init(&pm, ACPI_PM_TMR_PORT_DEFAULT, true, fake_clock, NULL);
     ticks = 0x1000005;
     CHECK_EQ(acpi_pmtimer_read(&pm), 0x1000005);
@@ -48,6 +51,7 @@ TEST(through_ioport_table)
 {
     static struct ioport_table io;
     ioport_init(&io);
+    ticks = 0;
     acpi_pmtimer_init(&pm, ACPI_PM_TMR_PORT_DEFAULT, false, fake_clock, NULL);
     CHECK(acpi_pmtimer_attach(&io, &pm));
     CHECK(!acpi_pmtimer_attach(&io, &pm));
@@ -65,4 +69,26 @@ TEST(through_ioport_table)
     CHECK_EQ(io.unowned_writes, 0);
     acpi_pmtimer_init(&pm, 0xFFFE, false, fake_clock, NULL);
     CHECK(!acpi_pmtimer_attach(&io, &pm));          /* would run past port 0xFFFF */
+}
+
+/* Issue 18: a clock that jumps back holds the count still until it catches up, so successive
+ * reads never run backwards (mod 2^24); a jump forward is time passing. */
+TEST(clock_jumps_back_and_forward)
+{
+    ticks = 0;
+    acpi_pmtimer_init(&pm, ACPI_PM_TMR_PORT_DEFAULT, true, fake_clock, NULL);
+    ticks = 1000000;
+    CHECK_EQ(acpi_pmtimer_read(&pm), 1000000);
+    for (int rep = 0; rep < 4; rep++) {
+        ticks = 176;
+        CHECK_EQ(acpi_pmtimer_read(&pm), 1000000);
+    }
+    ticks = 1000010;
+    CHECK_EQ(acpi_pmtimer_read(&pm), 1000010);
+    ticks = (1ull << 63) + 3;
+    CHECK_EQ(acpi_pmtimer_read(&pm), 3);
+    ticks = 0;
+    CHECK_EQ(acpi_pmtimer_read(&pm), 3);
+    ticks = (1ull << 63) + 9;
+    CHECK_EQ(acpi_pmtimer_read(&pm), 9);
 }

@@ -487,6 +487,8 @@ TEST(rtc_garbage)
         default:
             if ((x >> 12) % 64 == 0)
                 now += (uint64_t)x << 8;                     /* occasional long jump */
+            else if ((x >> 12) % 64 == 1)
+                now /= 2;                                    /* or a jump backwards */
             mc146818_write(&rtc, (uint16_t)(x >> 16), v);
             break;
         }
@@ -496,4 +498,43 @@ TEST(rtc_garbage)
         CHECK(ev == UINT64_MAX || ev > rtc.last);
     }
     CHECK_EQ(edges, rtc.irqs_raised);
+}
+
+/* Issue 18: a clock that jumps back holds the RTC still (no update cycle, UIP and periodic
+ * flags as they were) until time catches up; a jump forward by 2^63 ticks is a long time
+ * passing (the calendar moves on and stays valid BCD); the periodic interrupt and the update
+ * cycle keep their rates afterwards. */
+TEST(rtc_clock_jumps_back_and_forward)
+{
+    setup(2024, 3, 15, 13, 45, 30);
+    wr(RTC_REG_B, REGB_24H | REGB_PIE | REGB_UIE);
+    advance(RTC_HZ / 2);
+    uint8_t sec = rd(RTC_REG_SEC);
+    uint64_t held = rtc.last;
+    for (int rep = 0; rep < 4; rep++) {
+        now = 0;                                             /* back to 0 */
+        mc146818_update(&rtc);
+        CHECK_EQ(rtc.last, held);
+        CHECK_EQ(rd(RTC_REG_SEC), sec);
+        CHECK(mc146818_next_event(&rtc) > rtc.last);
+        (void)rd(RTC_REG_A);
+        (void)rd(RTC_REG_C);
+    }
+    now = held + ((uint64_t)1 << 63);                        /* forward by 2^63 */
+    mc146818_update(&rtc);
+    static const uint8_t regs[] = { RTC_REG_SEC, RTC_REG_MIN, RTC_REG_HOUR, RTC_REG_MDAY, RTC_REG_MONTH, RTC_REG_YEAR };
+    static const uint8_t max[] = { 0x59, 0x59, 0x23, 0x31, 0x12, 0x99 };
+    for (unsigned i = 0; i < ARRAY_SIZE(regs); i++) {
+        uint8_t v = rd(regs[i]);
+        CHECK((v & 0x0F) <= 9 && v <= max[i]);               /* still valid BCD */
+    }
+    CHECK(mc146818_next_event(&rtc) > rtc.last);
+    CHECK(rd(RTC_REG_C) & REGC_UF);
+    now = 5;                                                 /* and back again: nothing moves */
+    mc146818_update(&rtc);
+    CHECK(!line);
+    sec = rd(RTC_REG_SEC);
+    now = rtc.last;                                          /* time resumes from the held clock */
+    CHECK_EQ(count_edges(RTC_HZ, 8, REGC_PF | REGC_UF), 1024);
+    CHECK_EQ(rd(RTC_REG_SEC), rtc_to_bcd((uint8_t)((rtc_from_bcd(sec) + 1) % 60)));
 }

@@ -82,7 +82,7 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
             vm_stop(vm, VM_HALTED, "halted, waiting for an interrupt that no device will raise");
             return VCPU_STOP;
         }
-        sched_block(next == UINT64_MAX ? UINT64_MAX : next - v->tsc_offset, halt_should_end, v);
+        sched_block(vm_time_to_host(vm, next), halt_should_end, v);
     } while (!halt_should_end(v));
     vcpu_reload(v);
     return vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;

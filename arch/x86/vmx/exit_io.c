@@ -1,7 +1,10 @@
 /* IN/OUT of 1, 2 and 4 bytes, and INS/OUTS with or without REP, to the VM's port space. String
  * forms move one element at a time through the guest's own page tables; a guest page fault
  * stops the instruction with RCX/RSI/RDI describing the completed part, and it restarts
- * after the guest's handler returns, as on hardware. */
+ * after the guest's handler returns, as on hardware. A REP string moves at most
+ * STRING_IO_BATCH elements per exit and is then re-entered where it stands (as hardware lets
+ * an interrupt in between iterations), so a count of 2^32 cannot hold the CPU from the shell
+ * and the other VMs. */
 #include "exit.h"
 #include "vmx.h"
 #include "mmu.h"
@@ -18,6 +21,7 @@
 #define GPR_RCX         1
 #define GPR_RSI         6
 #define GPR_RDI         7
+#define STRING_IO_BATCH 1024
 
 static uint64_t addr_mask(unsigned asz)
 {
@@ -49,8 +53,11 @@ static enum vcpu_action string_io(struct vcpu *v, uint16_t port, unsigned size, 
     int64_t step = (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? -(int64_t)size : (int64_t)size;
     uint64_t count = rep ? vcpu_gpr(v, GPR_RCX) & mask : 1;
     uint64_t base = seg_base(v, seg);
+    unsigned batch = STRING_IO_BATCH;
 
     while (count) {
+        if (!batch--)
+            return VCPU_RESUME;         /* the rest on re-entry: RIP still at the instruction */
         uint64_t idx = vcpu_gpr(v, idx_reg) & mask;
         uint64_t gva = base + idx;
         if (!(v->efer & EFER_LMA))

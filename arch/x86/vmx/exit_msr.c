@@ -173,7 +173,9 @@ enum vcpu_action exit_wrmsr(struct vcpu *v)
     case MSR_STAR:
     case MSR_FMASK:
     case MSR_TSC_AUX:
-        if (msr == MSR_TSC_AUX && (val >> 32)) {
+        /* The upper halves of FMASK and TSC_AUX are reserved: the real WRMSR would #GP in
+         * the VMM, so the guest gets the #GP. */
+        if ((msr == MSR_TSC_AUX || msr == MSR_FMASK) && (val >> 32)) {
             gp = true;
             break;
         }

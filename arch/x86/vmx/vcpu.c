@@ -325,10 +325,7 @@ static void arm_preemption_timer(struct vcpu *v)
     /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back
      * (the end of the slice bounds a guest that never exits). */
     uint64_t now = rdtsc();
-    uint64_t vm_deadline = v->vm->timer_deadline;
-    uint64_t deadline = sched_slice_end();
-    if (vm_deadline != UINT64_MAX)
-        deadline = MIN(deadline, vm_deadline - v->tsc_offset);
+    uint64_t deadline = MIN(sched_slice_end(), vm_time_to_host(v->vm, v->vm->timer_deadline));
     uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
     vmwrite(VMCS_PREEMPTION_TIMER, MIN(ticks, PREEMPTION_TIMER_MAX));
 }

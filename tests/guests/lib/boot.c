@@ -15,6 +15,22 @@ bool qemu_tcg(void)
 	return r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;
 }
 
+u32 cmdline_uint(const char *key, u32 dflt)
+{
+	if (!mb_info || !(mb_info->flags & MB_INFO_CMDLINE))
+		return dflt;
+	size_t klen = strlen(key);
+	for (const char *p = (const char *)mb_info->cmdline; *p; p++) {
+		if ((p == (const char *)mb_info->cmdline || p[-1] == ' ') && !memcmp(p, key, klen) && p[klen] == '=') {
+			u32 v = 0;
+			for (p += klen + 1; *p >= '0' && *p <= '9'; p++)
+				v = v * 10 + (u32)(*p - '0');
+			return v;
+		}
+	}
+	return dflt;
+}
+
 NORETURN void lib_main(u32 magic, const struct mb_info *mbi);
 void lib_main(u32 magic, const struct mb_info *mbi)
 {

@@ -30,6 +30,9 @@ extern u32 ram_end;
 
 void guest_main(void);
 
+/* The value of "key=N" (decimal) on the Multiboot command line, or dflt. */
+u32 cmdline_uint(const char *key, u32 dflt);
+
 /* True under QEMU's TCG emulator (hypervisor signature "TCGTCGTCGTCG"). Only for skipping
  * the few checks TCG does not implement; such tests print SKIP there, never PASS. */
 bool qemu_tcg(void);
