@@ -1,8 +1,5 @@
 #include "fw_cfg.h"
 #include "lib.h"
-#ifndef MONOVISOR_HOST_TEST
-#include "vm/vm.h"
-#endif
 
 #define FW_CFG_ID_TRADITIONAL 1u            /* bit 0: traditional (port) interface */
 
@@ -46,7 +43,6 @@ uint8_t fw_cfg_read_byte(struct fw_cfg *fc)
     return b;
 }
 
-#ifndef MONOVISOR_HOST_TEST
 static uint32_t fw_cfg_in(void *dev, uint16_t port, unsigned size)
 {
     struct fw_cfg *fc = dev;
@@ -66,11 +62,8 @@ static void fw_cfg_out(void *dev, uint16_t port, unsigned size, uint32_t val)
 
 static const struct ioport_ops fw_cfg_ops = { .name = "fw_cfg", .in = fw_cfg_in, .out = fw_cfg_out };
 
-bool fw_cfg_attach(struct vm *vm, struct fw_cfg *fc)
+bool fw_cfg_attach(struct ioport_table *io, struct fw_cfg *fc, uint64_t ram_size, uint16_t ncpus)
 {
-    memset(fc, 0, sizeof(*fc));
-    fc->ram_size = vm->mem.size;
-    fc->ncpus = 1;
-    return ioport_register(&vm->io, FW_CFG_PORT_SEL, 2, &fw_cfg_ops, fc);
+    *fc = (struct fw_cfg){ .ram_size = ram_size, .ncpus = ncpus };
+    return ioport_register(io, FW_CFG_PORT_SEL, 2, &fw_cfg_ops, fc);
 }
-#endif

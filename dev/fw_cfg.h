@@ -3,7 +3,7 @@
 #ifndef MV_FW_CFG_H
 #define MV_FW_CFG_H
 #include "compiler.h"
-struct vm;
+#include "dev/ioport.h"
 #define FW_CFG_PORT_SEL   0x510
 #define FW_CFG_PORT_DATA  0x511
 #define FW_CFG_SIGNATURE  0x0000
@@ -18,7 +18,7 @@ struct fw_cfg {
     uint64_t ram_size;
     uint16_t ncpus;
 };
-bool fw_cfg_attach(struct vm *vm, struct fw_cfg *fc);
+bool fw_cfg_attach(struct ioport_table *io, struct fw_cfg *fc, uint64_t ram_size, uint16_t ncpus);
 /* Pure model entry points (host-tested). */
 void fw_cfg_select(struct fw_cfg *fc, uint16_t key);
 uint8_t fw_cfg_read_byte(struct fw_cfg *fc);

@@ -316,18 +316,42 @@ void i8254_write(struct i8254 *pit, uint16_t port, uint8_t val)
 {
     if (port == PORT_SYSCTL_B) {
         pit->sysctl = val & SYSCTL_WRITABLE;
-        set_gate(pit, CH_SPEAKER, val & SYSCTL_GATE2);
-    } else if (port == I8254_PORT_CMD) {
-        write_control(pit, val);
-    } else if (port >= I8254_PORT_CH0 && port < I8254_PORT_CH0 + I8254_CHANNELS) {
-        write_counter(&pit->ch[port - I8254_PORT_CH0], val, now_of(pit));
+        set_gate(pit, CH_SPEAKER, val & SYSCTL_GATE2);  /* channel 2 drives no IRQ */
+        return;
     }
+    if (port == I8254_PORT_CMD)
+        write_control(pit, val);
+    else if (port >= I8254_PORT_CH0 && port < I8254_PORT_CH0 + I8254_CHANNELS)
+        write_counter(&pit->ch[port - I8254_PORT_CH0], val, now_of(pit));
+    else
+        return;
+    dev_clock_moved(&pit->clock);       /* channel 0 may have been reprogrammed */
 }
 
-void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx)
+void i8254_catch_up(struct i8254 *pit)
 {
-    *pit = (struct i8254){ 0 };
+    uint64_t now = now_of(pit);
+    uint64_t edge = i8254_next_rising_edge(pit, 0, pit->out0_checked);
+    if (edge <= now) {
+        pit->out0_edges++;
+        if (i8254_next_rising_edge(pit, 0, edge) <= now)
+            pit->out0_late++;
+        if (pit->out0_edge)
+            pit->out0_edge(pit->ctx);
+    }
+    pit->out0_checked = now;
+}
+
+uint64_t i8254_next_irq(const struct i8254 *pit)
+{
+    return i8254_next_rising_edge(pit, 0, pit->out0_checked);
+}
+
+void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void (*out0_edge)(void *ctx), void *ctx)
+{
+    *pit = (struct i8254){ .out0_edge = out0_edge, .ctx = ctx };
     dev_clock_init(&pit->clock, clock, ctx);
+    pit->out0_checked = pit->clock.last;
     for (unsigned ch = 0; ch < I8254_CHANNELS; ch++) {
         pit->ch[ch].rw = RW_LSB_MSB;
         pit->ch[ch].null_until = UINT64_MAX;
@@ -337,8 +361,7 @@ void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx)
 
 static uint32_t pit_in(void *dev, uint16_t port, unsigned size) { return i8254_read(dev, port); }
 static void pit_out(void *dev, uint16_t port, unsigned size, uint32_t val) { i8254_write(dev, port, (uint8_t)val); }
-static const struct ioport_ops pit_ops = { .name = "pit", .in = pit_in, .out = pit_out, .bytewise = true,
-                                           .timer_source = true };
+static const struct ioport_ops pit_ops = { .name = "pit", .in = pit_in, .out = pit_out, .bytewise = true };
 static const struct ioport_ops sysctl_ops = { .name = "port61", .in = pit_in, .out = pit_out, .bytewise = true };
 
 bool i8254_attach(struct ioport_table *io, struct i8254 *pit)

@@ -40,9 +40,19 @@ struct i8254 {
     struct i8254_channel ch[I8254_CHANNELS];
     uint8_t sysctl;             /* port 0x61 bits 3:0 as written */
     struct dev_clock clock;     /* PIT input clocks */
+    void (*out0_edge)(void *ctx);   /* OUT0 rose: IRQ0 (an edge on an edge-triggered line) */
+    void *ctx;
+    uint64_t out0_checked;      /* the clock up to which OUT0's edges were raised */
+    uint64_t out0_edges, out0_late; /* raised; of which stood for more than one edge */
 };
 
-void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void *ctx);
+/* clock and out0_edge share ctx. */
+void i8254_init(struct i8254 *pit, uint64_t (*clock)(void *ctx), void (*out0_edge)(void *ctx), void *ctx);
+/* Raises IRQ0 if OUT0 rose since the last call. Edges that passed unseen (the VM was not
+ * running) make one edge, as an edge-triggered input latches one request. */
+void i8254_catch_up(struct i8254 *pit);
+/* The clock of OUT0's next rising edge after the last catch-up, UINT64_MAX if none. */
+uint64_t i8254_next_irq(const struct i8254 *pit);
 uint8_t i8254_read(struct i8254 *pit, uint16_t port);
 void i8254_write(struct i8254 *pit, uint16_t port, uint8_t val);
 /* Output level of a channel at clock 'now'. */

@@ -123,9 +123,9 @@ static void chip_reset(struct i8259_chip *c, uint8_t elcr_mask)
     *c = (struct i8259_chip){ .elcr_mask = elcr_mask, .imr = 0xFF };
 }
 
-void i8259_init(struct i8259 *p)
+void i8259_init(struct i8259 *p, void (*masks_changed)(void *), void (*sync_inputs)(void *), void *ctx)
 {
-    *p = (struct i8259){ 0 };
+    *p = (struct i8259){ .masks_changed = masks_changed, .sync_inputs = sync_inputs, .ctx = ctx };
     chip_reset(&p->chip[MASTER], ELCR_MASTER_MASK);
     chip_reset(&p->chip[SLAVE], ELCR_SLAVE_MASK);
     p->chip[MASTER].vector_base = BIOS_MASTER_BASE;
@@ -287,6 +287,8 @@ static bool is_cmd_port(uint16_t port) { return port == I8259_MASTER_CMD || port
 
 uint8_t i8259_read(struct i8259 *p, uint16_t port)
 {
+    if (p->sync_inputs)
+        p->sync_inputs(p->ctx);
     if (port == I8259_ELCR_MASTER || port == I8259_ELCR_SLAVE)
         return p->chip[port - I8259_ELCR_MASTER].elcr;
     unsigned idx = is_slave_port(port) ? SLAVE : MASTER;
@@ -305,12 +307,15 @@ uint8_t i8259_read(struct i8259 *p, uint16_t port)
 
 void i8259_write(struct i8259 *p, uint16_t port, uint8_t val)
 {
+    if (p->sync_inputs)
+        p->sync_inputs(p->ctx);
     if (port == I8259_ELCR_MASTER || port == I8259_ELCR_SLAVE) {
         struct i8259_chip *c = &p->chip[port - I8259_ELCR_MASTER];
         c->elcr = val & c->elcr_mask;
         c->irr = (uint8_t)((c->irr & ~c->elcr) | (c->lines & c->elcr));
     } else {
         struct i8259_chip *c = &p->chip[is_slave_port(port) ? SLAVE : MASTER];
+        uint8_t imr = c->imr;
         if (!is_cmd_port(port))
             write_data(c, val);
         else if (val & ICW1_INIT)
@@ -319,14 +324,15 @@ void i8259_write(struct i8259 *p, uint16_t port, uint8_t val)
             write_ocw2(c, val);
         else if ((val & OCW_SELECT_MASK) == OCW_SELECT_OCW3)
             write_ocw3(c, val);
+        if (c->imr != imr && p->masks_changed)
+            p->masks_changed(p->ctx);
     }
     update_cascade(p);
 }
 
 static uint32_t pic_in(void *dev, uint16_t port, unsigned size) { return i8259_read(dev, port); }
 static void pic_out(void *dev, uint16_t port, unsigned size, uint32_t val) { i8259_write(dev, port, (uint8_t)val); }
-static const struct ioport_ops pic_ops = { .name = "pic", .in = pic_in, .out = pic_out, .bytewise = true,
-                                           .timer_source = true };
+static const struct ioport_ops pic_ops = { .name = "pic", .in = pic_in, .out = pic_out, .bytewise = true };
 static const struct ioport_ops elcr_ops = { .name = "elcr", .in = pic_in, .out = pic_out, .bytewise = true };
 
 bool i8259_attach(struct ioport_table *io, struct i8259 *p)

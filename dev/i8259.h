@@ -35,11 +35,17 @@ struct i8259 {
     struct i8259_chip chip[2];  /* 0: master (IRQ0-7), 1: slave (IRQ8-15) on master IRQ2 */
     uint64_t spurious;          /* INTA/poll cycles that found no request (IRQ7/15 vectors) */
     uint64_t acks[I8259_IRQS];  /* interrupts acknowledged, per IRQ */
+    /* Called after a write changed an IMR: which lines can reach the CPU changed. */
+    void (*masks_changed)(void *ctx);
+    /* Called before every register access: devices computed from a clock (a PIT edge on a
+     * masked line) bring their lines up to now, so IRR reads as on the chip. May be NULL. */
+    void (*sync_inputs)(void *ctx);
+    void *ctx;
 };
 
 /* Power-on state: everything masked off until the guest's ICW sequence, like after a BIOS
  * that left it uninitialised (vector base 0x08/0x70 as the PC BIOS programs it). */
-void i8259_init(struct i8259 *p);
+void i8259_init(struct i8259 *p, void (*masks_changed)(void *), void (*sync_inputs)(void *), void *ctx);
 /* Drives input line irq (0-15). Edge-triggered inputs latch a request on 0->1. */
 void i8259_set_irq(struct i8259 *p, unsigned irq, bool level);
 /* Raises and lowers a line: one edge, e.g. a timer tick. */

@@ -44,23 +44,21 @@ uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size)
     return d->ops->in(d->dev, port, size) & size_mask(size);
 }
 
-bool ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val)
+void ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val)
 {
     unsigned o = t->owner[port];
     if (size > 1 && o && t->devs[o - 1].ops->bytewise) {
-        bool timed = false;
         for (unsigned i = 0; i < size; i++)
-            timed |= ioport_out(t, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xFF);
-        return timed;
+            ioport_out(t, (uint16_t)(port + i), 1, (val >> (8 * i)) & 0xFF);
+        return;
     }
     if (!o || !t->devs[o - 1].ops->out) {
         t->unowned_writes++;
         t->last_unowned = port;
-        return false;
+        return;
     }
     const struct ioport_dev *d = &t->devs[o - 1];
     d->ops->out(d->dev, port, size, val & size_mask(size));
-    return d->ops->timer_source;
 }
 
 const char *ioport_owner_name(const struct ioport_table *t, uint16_t port)

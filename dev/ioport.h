@@ -16,9 +16,6 @@ struct ioport_ops {
     /* An 8-bit ISA chip: a 2- or 4-byte access becomes byte accesses to consecutive ports,
      * each reaching whoever owns that port, as on the ISA bus. */
     bool bytewise;
-    /* Writes may move when the device next interrupts (its timers, or the PIC masks that
-     * gate them): the VMM then recomputes its cached timer deadline. */
-    bool timer_source;
 };
 
 struct ioport_dev {
@@ -40,7 +37,6 @@ void ioport_init(struct ioport_table *t);
 bool ioport_register(struct ioport_table *t, uint16_t base, uint16_t count,
                      const struct ioport_ops *ops, void *dev);
 uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size);
-/* True if the write reached a timer_source device. */
-bool ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val);
+void ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val);
 const char *ioport_owner_name(const struct ioport_table *t, uint16_t port);
 #endif

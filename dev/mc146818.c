@@ -332,14 +332,14 @@ void mc146818_write(struct mc146818 *r, uint16_t port, uint8_t val)
     } else if (port == RTC_PORT_DATA) {
         mc146818_update(r);                     /* changes apply from 'now' on */
         write_reg(r, r->index, val);
+        dev_clock_moved(&r->clock);             /* rate, enables or alarm may have changed */
     }
 }
 
 static uint32_t rtc_io_in(void *dev, uint16_t port, unsigned size) { return mc146818_read(dev, port); }
 static void rtc_io_out(void *dev, uint16_t port, unsigned size, uint32_t val) { mc146818_write(dev, port, (uint8_t)val); }
 
-static const struct ioport_ops rtc_ops = { .name = "rtc", .in = rtc_io_in, .out = rtc_io_out, .bytewise = true,
-                                           .timer_source = true };
+static const struct ioport_ops rtc_ops = { .name = "rtc", .in = rtc_io_in, .out = rtc_io_out, .bytewise = true };
 
 bool mc146818_attach(struct ioport_table *io, struct mc146818 *r)
 {

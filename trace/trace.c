@@ -392,10 +392,12 @@ static int cmd_exits(int argc, char **argv)
                 (unsigned long long)v->shadow_flushes, (unsigned long long)v->pcid_switches,
                 (unsigned long long)v->pcid_kept, (unsigned long long)v->guest_pf_injected,
                 mmu_table_pages(v));
+        const struct pc_platform *p = &only->plat;
         kprintf("PIT IRQ0: %llu edges raised, %llu late (several edges merged), %llu onto a request "
-                "still in IRR; %llu IRQ0 acknowledged\n",
-                (unsigned long long)only->pit_ticks, (unsigned long long)only->pit_ticks_late,
-                (unsigned long long)only->pit_ticks_pending, (unsigned long long)only->pic.acks[0]);
+                "still in IRR; %llu IRQ0 acknowledged; %llu timer catch-ups\n",
+                (unsigned long long)p->pit.out0_edges, (unsigned long long)p->pit.out0_late,
+                (unsigned long long)p->irq.merged[PC_IRQ_PIT], (unsigned long long)p->pic.acks[0],
+                (unsigned long long)p->timers.updates);
     }
     return 0;
 }
@@ -428,7 +430,7 @@ static int cmd_ports(int argc, char **argv)
                 continue;
             char name[32];
             ksnprintf(name, sizeof(name), "%#06x %-3s %s", p->port, p->in ? "in" : "out",
-                      ioport_owner_name(&vm->io, p->port));
+                      ioport_owner_name(&vm->plat.io, p->port));
             print_stat_row(name, &p->s, all_count, all_cycles ? all_cycles : 1);
         }
         if (v->port_stats_dropped)

@@ -1,53 +1,99 @@
 #include "pc_platform.h"
-#include "vm.h"
 #include "vmtime.h"
 #include "lib.h"
 #include "arch/x86/rtc_host.h"
-#include "dev/debug_exit.h"
+#include "arch/x86/tsc.h"
 
-static void irq_line(struct vm *vm, unsigned irq, bool level) { i8259_set_irq(&vm->pic, irq, level); }
-static void rtc_irq(void *vm, bool level) { irq_line(vm, PC_IRQ_RTC, level); }
-static void com1_irq(void *vm, bool level) { irq_line(vm, PC_IRQ_COM1, level); }
-static void com2_irq(void *vm, bool level) { irq_line(vm, PC_IRQ_COM2, level); }
-static void kbc_irq(void *vm, unsigned irq, bool level) { irq_line(vm, irq, level); }
-static void pci_irq(void *vm, unsigned irq, bool level) { irq_line(vm, irq, level); }
+static void com1_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_COM1, level); }
+static void com2_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_COM2, level); }
+static void rtc_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_RTC, level); }
+static void pit_edge(void *p) { irq_pulse(&((struct pc_platform *)p)->irq, PC_IRQ_PIT); }
+static void isa_irq(void *p, unsigned irq, bool level) { irq_set(&((struct pc_platform *)p)->irq, irq, level); }
 
-/* A reset from the keyboard controller, port 0x92 or 0xCF9 ends this VM only; the operator
- * (or `vm start`) brings it back. */
-static void reset_vm(void *vm, const char *why) { vm_stop(vm, VM_STOPPED, "reset by the guest (%s)", why); }
-static void kbc_reset(void *vm) { reset_vm(vm, "keyboard controller pulse"); }
-static void com1_tx(void *vm, uint8_t c) { vm_console_putc(vm, (char)c); }
+static void reset(void *ctx, const char *why)
+{
+    struct pc_platform *p = ctx;
+    p->hooks->reset(p->ctx, why);
+}
+static void kbc_reset(void *p) { reset(p, "keyboard controller pulse"); }
+static void com1_tx(void *ctx, uint8_t c)
+{
+    struct pc_platform *p = ctx;
+    p->hooks->console_tx(p->ctx, c);
+}
 /* COM2 has no wire yet: what the guest sends is counted by the model and dropped. */
-static void com2_tx(void *vm, uint8_t c) { }
+static void com2_tx(void *p, uint8_t c) { }
+static void exit_port(void *ctx, uint32_t code, uint16_t port)
+{
+    struct pc_platform *p = ctx;
+    p->hooks->exit(p->ctx, code, port);
+}
 
-bool pc_platform_attach(struct vm *vm, char *err, size_t errlen)
+/* The 8259 is about to be read or written: edges due by now, on masked lines too, latch first. */
+static void sync_lines(void *ctx)
+{
+    struct pc_platform *p = ctx;
+    timers_sync(&p->timers, vm_now(p));
+}
+
+static void routing_changed(void *ctx) { timer_moved(&((struct pc_platform *)ctx)->timers); }
+
+static uint64_t pit_next(void *pit) { return i8254_next_irq(pit); }
+static void pit_catch_up(void *pit) { i8254_catch_up(pit); }
+static uint64_t rtc_next(void *rtc) { return mc146818_next_event(rtc); }
+static void rtc_catch_up(void *rtc) { mc146818_update(rtc); }
+
+bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
+                        void *ctx, char *err, size_t errlen)
 {
     struct rtc_time now;
     host_rtc_read(&now);
-    uint64_t ext_kb = vm->mem.size > (1u << 20) ? (vm->mem.size >> 10) - 1024 : 0;
+    uint64_t ext_kb = ram_size > (1u << 20) ? (ram_size >> 10) - 1024 : 0;
 
-    vm_time_power_on(vm);               /* before the devices read their clocks */
-    ioport_init(&vm->io);
-    i8259_init(&vm->pic);
-    i8254_init(&vm->pit, vm_pit_clock, vm);
-    mc146818_init(&vm->rtc, &now, PC_BASE_MEM_KB, ext_kb, vm_rtc_clock, rtc_irq, vm);
-    ns16550_init(&vm->com1, PC_COM1_BASE, com1_tx, com1_irq, vm);
-    ns16550_init(&vm->com2, PC_COM2_BASE, com2_tx, com2_irq, vm);
-    i8042_init(&vm->kbc, kbc_reset, kbc_irq, vm);
-    sysreset_init(&vm->sysreset, reset_vm, NULL, vm);
-    acpi_pmtimer_init(&vm->pmtimer, ACPI_PM_TMR_PORT_DEFAULT, false, vm_pmtimer_clock, vm);
-    pci_init(&vm->pci, pci_irq, vm);
-    vm->pit_checked = 0;
-    vm->pit_ticks = vm->pit_ticks_late = vm->pit_ticks_pending = 0;
-    vm->timers_dirty = true;
-    if (!i8259_attach(&vm->io, &vm->pic) || !i8254_attach(&vm->io, &vm->pit) ||
-        !mc146818_attach(&vm->io, &vm->rtc) || !ns16550_attach(&vm->io, &vm->com1, "com1") ||
-        !ns16550_attach(&vm->io, &vm->com2, "com2") || !i8042_attach(&vm->io, &vm->kbc) ||
-        !sysreset_attach(&vm->io, &vm->sysreset) || !acpi_pmtimer_attach(&vm->io, &vm->pmtimer) ||
-        !pci_attach(&vm->io, &vm->pci) || !debug_exit_attach(vm) ||
-        !fw_cfg_attach(vm, &vm->fw_cfg)) {
-        ksnprintf(err, errlen, "the VM's port table is full or has overlapping devices");
+    memset(p, 0, sizeof(*p));
+    p->hooks = hooks;
+    p->ctx = ctx;
+    vm_time_power_on(p);                /* before the devices read their clocks */
+    ioport_init(&p->io);
+    i8259_init(&p->pic, irq_routing_changed, irq_sync_lines, &p->irq);
+    irq_router_init(&p->irq, &p->pic, routing_changed, sync_lines, p);
+    timer_registry_init(&p->timers, tsc_hz, &p->irq);
+    i8254_init(&p->pit, vm_pit_clock, pit_edge, p);
+    mc146818_init(&p->rtc, &now, PC_BASE_MEM_KB, ext_kb, vm_rtc_clock, rtc_irq, p);
+    dev_clock_on_move(&p->pit.clock, timer_moved, &p->timers);
+    dev_clock_on_move(&p->rtc.clock, timer_moved, &p->timers);
+    p->pit_timer = (struct dev_timer){ "pit", PIT_HZ, PC_IRQ_PIT, pit_next, pit_catch_up, &p->pit };
+    p->rtc_timer = (struct dev_timer){ "rtc", RTC_HZ, PC_IRQ_RTC, rtc_next, rtc_catch_up, &p->rtc };
+    ns16550_init(&p->com1, PC_COM1_BASE, com1_tx, com1_irq, p);
+    ns16550_init(&p->com2, PC_COM2_BASE, com2_tx, com2_irq, p);
+    i8042_init(&p->kbc, kbc_reset, isa_irq, p);
+    sysreset_init(&p->sysreset, reset, NULL, p);
+    acpi_pmtimer_init(&p->pmtimer, ACPI_PM_TMR_PORT_DEFAULT, false, vm_pmtimer_clock, p);
+    pci_init(&p->pci, isa_irq, p);
+    debug_exit_init(&p->debug_exit, exit_port, p);
+    if (!timer_register(&p->timers, &p->pit_timer) || !timer_register(&p->timers, &p->rtc_timer) ||
+        !i8259_attach(&p->io, &p->pic) || !i8254_attach(&p->io, &p->pit) ||
+        !mc146818_attach(&p->io, &p->rtc) || !ns16550_attach(&p->io, &p->com1, "com1") ||
+        !ns16550_attach(&p->io, &p->com2, "com2") || !i8042_attach(&p->io, &p->kbc) ||
+        !sysreset_attach(&p->io, &p->sysreset) || !acpi_pmtimer_attach(&p->io, &p->pmtimer) ||
+        !pci_attach(&p->io, &p->pci) || !debug_exit_attach(&p->io, &p->debug_exit) ||
+        !fw_cfg_attach(&p->io, &p->fw_cfg, ram_size, 1)) {
+        ksnprintf(err, errlen, "the VM's port table or timer registry is full, or devices overlap");
         return false;
     }
     return true;
+}
+
+uint64_t pc_timers_update(struct pc_platform *p)
+{
+    return timers_update(&p->timers, vm_now(p));
+}
+
+bool pc_intr_pending(const struct pc_platform *p) { return irq_pending(&p->irq); }
+uint8_t pc_intr_ack(struct pc_platform *p) { return irq_ack(&p->irq); }
+
+bool pc_may_wake(const struct pc_platform *p)
+{
+    /* COM1 is the VM's console: the operator may type at any time. COM2 has no input. */
+    return p->timers.deadline != UINT64_MAX || irq_line_enabled(&p->irq, PC_IRQ_COM1);
 }

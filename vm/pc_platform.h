@@ -1,8 +1,22 @@
-/* The PC a VM sees: which chip answers at which ports and drives which IRQ line. */
+/* The PC a VM sees, as one object: its port table, its IRQ router, its device timer registry,
+ * its platform time base and the chips, wired together. The vCPU and the exit path talk to
+ * the platform only through the calls below, never to a chip. */
 #ifndef MV_PC_PLATFORM_H
 #define MV_PC_PLATFORM_H
 #include "compiler.h"
-struct vm;
+#include "dev/ioport.h"
+#include "dev/irq_router.h"
+#include "dev/timer_registry.h"
+#include "dev/i8259.h"
+#include "dev/i8254.h"
+#include "dev/mc146818.h"
+#include "dev/ns16550.h"
+#include "dev/i8042.h"
+#include "dev/sysreset.h"
+#include "dev/acpi_pmtimer.h"
+#include "dev/pci.h"
+#include "dev/fw_cfg.h"
+#include "dev/debug_exit.h"
 
 #define PC_IRQ_PIT      0
 #define PC_IRQ_COM2     3
@@ -12,6 +26,44 @@ struct vm;
 #define PC_COM2_BASE    0x2F8
 #define PC_BASE_MEM_KB  640
 
-/* Fresh devices in their power-on state, registered in the VM's port table. */
-bool pc_platform_attach(struct vm *vm, char *err, size_t errlen);
+/* What the platform needs from the VM that owns it (ctx is the VM). */
+struct pc_platform_hooks {
+    void (*reset)(void *ctx, const char *why);              /* i8042 pulse, 0x92, 0xCF9 */
+    void (*console_tx)(void *ctx, uint8_t c);               /* COM1 output */
+    void (*exit)(void *ctx, uint32_t code, uint16_t port);  /* the exit port */
+};
+
+struct pc_platform {
+    uint64_t time_base;             /* host TSC at power-on: platform time 0 (vmtime.h) */
+    const struct pc_platform_hooks *hooks;
+    void *ctx;
+    struct ioport_table io;
+    struct irq_router irq;
+    struct timer_registry timers;
+    struct dev_timer pit_timer, rtc_timer;
+    struct i8259 pic;
+    struct i8254 pit;
+    struct mc146818 rtc;
+    struct ns16550 com1, com2;
+    struct i8042 kbc;
+    struct sysreset sysreset;
+    struct acpi_pmtimer pmtimer;
+    struct pci_bus pci;
+    struct fw_cfg fw_cfg;
+    struct debug_exit debug_exit;
+};
+
+/* Powers the platform on: time 0 now, fresh devices in their power-on state, registered in
+ * the port table, the IRQ router and the timer registry. */
+bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
+                        void *ctx, char *err, size_t errlen);
+/* Raises what device timers owe the guest up to now; returns the next timer deadline
+ * (platform time, UINT64_MAX if none). Cheap unless a deadline passed or moved. */
+uint64_t pc_timers_update(struct pc_platform *p);
+/* An interrupt waits for the vCPU, and the vCPU takes it (the acknowledge cycle). */
+bool pc_intr_pending(const struct pc_platform *p);
+uint8_t pc_intr_ack(struct pc_platform *p);
+/* Could anything still interrupt a halted vCPU: a timer due on an enabled line, or an
+ * enabled line of a device fed from outside (console input)? False means halted forever. */
+bool pc_may_wake(const struct pc_platform *p);
 #endif

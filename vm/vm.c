@@ -141,15 +141,15 @@ bool vm_console_route(int c)
 void vm_console_pump(struct vm *vm)
 {
     /* Held back while the UART's receiver is full, as a terminal paced by the line would be. */
-    while (vm->con_in_len && ns16550_rx_ready(&vm->com1)) {
-        ns16550_rx(&vm->com1, vm->con_in[vm->con_in_head]);
+    while (vm->con_in_len && ns16550_rx_ready(&vm->plat.com1)) {
+        ns16550_rx(&vm->plat.com1, vm->con_in[vm->con_in_head]);
         vm->con_in_head = (vm->con_in_head + 1) % VM_CONSOLE_INPUT;
         vm->con_in_len--;
     }
     /* The typist paused: bytes below the FIFO's trigger level get the character-timeout
      * interrupt now rather than four character times later (the console has no line clock). */
     if (!vm->con_in_len)
-        ns16550_rx_timeout(&vm->com1);
+        ns16550_rx_timeout(&vm->plat.com1);
 }
 
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
@@ -165,6 +165,25 @@ void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
     vm->state = state;
     kprintf("monovisor: vm %s %s: %s (after %llu exits)\n", vm->cfg.name, vm_state_name(state),
             vm->stop_reason, (unsigned long long)vm->vcpu.exits);
+}
+
+/* ---- what the platform asks of its VM ---- */
+
+/* A reset from the keyboard controller, port 0x92 or 0xCF9 ends this VM only; the operator
+ * (or `vm start`) brings it back. */
+static void platform_reset(void *vm, const char *why) { vm_stop(vm, VM_STOPPED, "reset by the guest (%s)", why); }
+static void platform_console_tx(void *vm, uint8_t c) { vm_console_putc(vm, (char)c); }
+static void platform_exit(void *ctx, uint32_t code, uint16_t port)
+{
+    struct vm *vm = ctx;
+    vm->exit_code = (int)code;
+    vm_stop(vm, VM_STOPPED, "exited with code %u (port %#x)", code, port);
+}
+static const struct pc_platform_hooks platform_hooks = { platform_reset, platform_console_tx, platform_exit };
+
+static bool attach_platform(struct vm *vm, char *err, size_t errlen)
+{
+    return pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen);
 }
 
 static void *module_ptr(const struct vm_module *m) { return phys_to_virt(m->host_start); }
@@ -199,7 +218,7 @@ static bool prepare_multiboot(struct vm *vm, char *err, size_t errlen)
     if (!load_modules(vm, mods, img.load_end, err, errlen) ||
         !mbguest_write_info(&vm->mem, vm->cfg.cmdline, mods, vm->nattached, &info, err, errlen))
         return false;
-    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !attach_platform(vm, err, errlen))
         return false;
     vm->vcpu.regs.rax = MB1_BOOT_MAGIC;
     vm->vcpu.regs.rbx = info;
@@ -224,7 +243,7 @@ static bool prepare_linux(struct vm *vm, char *err, size_t errlen)
     if (!bzimage_load(&vm->mem, module_ptr(&vm->image), vm->image.host_end - vm->image.host_start,
                       vm->cfg.cmdline, initrd, initrd_len, &l, err, errlen))
         return false;
-    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !pc_platform_attach(vm, err, errlen))
+    if (!vcpu_init(&vm->vcpu, vm, err, errlen) || !attach_platform(vm, err, errlen))
         return false;
     vcpu_set_boot_segments(&vm->vcpu, BZ_BOOT_CS, BZ_BOOT_DS, l.gdt_gpa, (uint16_t)l.gdt_limit);
     vm->vcpu.regs.rsi = l.boot_params_gpa;

@@ -5,16 +5,6 @@
 #include "vmconfig.h"
 #include "mm/guest_mem.h"
 #include "arch/x86/vmx/vcpu.h"
-#include "dev/ioport.h"
-#include "dev/fw_cfg.h"
-#include "dev/i8259.h"
-#include "dev/i8254.h"
-#include "dev/mc146818.h"
-#include "dev/ns16550.h"
-#include "dev/i8042.h"
-#include "dev/sysreset.h"
-#include "dev/acpi_pmtimer.h"
-#include "dev/pci.h"
 #include "pc_platform.h"
 
 #define MAX_VMS          16
@@ -41,23 +31,8 @@ struct vm {
     struct guest_mem mem;
     uint64_t *mem_chunks;
     struct vcpu vcpu;
-    struct ioport_table io;
-    struct fw_cfg fw_cfg;
-    struct i8259 pic;
-    struct i8254 pit;
-    struct mc146818 rtc;
-    struct ns16550 com1, com2;
-    struct i8042 kbc;
-    struct sysreset sysreset;
-    struct acpi_pmtimer pmtimer;
-    struct pci_bus pci;
+    struct pc_platform plat;        /* its devices, IRQ router, timers and time base */
     struct thread *thread;          /* its vCPU thread while it exists */
-    uint64_t pit_checked;           /* PIT clock up to which IRQ0 edges were raised */
-    uint64_t pit_ticks, pit_ticks_late, pit_ticks_pending;  /* raised; of which merged edges, or
-                                                             * found the last one still in IRR */
-    uint64_t time_base;             /* host TSC at power-on: platform time 0 (vmtime.h) */
-    uint64_t timer_deadline;        /* platform time of the next device timer event (cached) */
-    bool timers_dirty;              /* a write to a timer_source device may have moved it */
     char con_line[VM_CONSOLE_LINE]; /* guest COM1 output, flushed per line with a prefix */
     size_t con_len;
     size_t con_shown;               /* of which already printed (the focused VM's partial line) */

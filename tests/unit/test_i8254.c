@@ -10,7 +10,7 @@ static uint64_t now;
 static uint64_t fake_clock(void *ctx) { return now; }
 static void out(uint16_t port, uint8_t v) { i8254_write(&pit, port, v); }
 static uint8_t in(uint16_t port) { return i8254_read(&pit, port); }
-static void reset(void) { now = 1000; i8254_init(&pit, fake_clock, NULL); }
+static void reset(void) { now = 1000; i8254_init(&pit, fake_clock, NULL, NULL); }
 
 static void program(unsigned ch, uint8_t ctrl, uint16_t count)
 {

@@ -11,7 +11,7 @@ static uint8_t in(uint16_t port) { return i8259_read(&pic, port); }
 /* init_8259A(0) with the x86-64 vector layout: IRQ0 at 0x30, IRQ8 at 0x38. */
 static void linux_init(bool auto_eoi)
 {
-    i8259_init(&pic);
+    i8259_init(&pic, NULL, NULL, NULL);
     out(0x21, 0xFF);
     out(0xA1, 0xFF);
     out(0x20, 0x11);                    /* ICW1: edge, cascade, ICW4 */
@@ -186,7 +186,7 @@ TEST(line_enabled_follows_both_masks)
 
 TEST(elcr_fixed_edge_bits)
 {
-    i8259_init(&pic);
+    i8259_init(&pic, NULL, NULL, NULL);
     out(0x4D0, 0xFF);
     out(0x4D1, 0xFF);
     CHECK_EQ(in(0x4D0), 0xF8);          /* IRQ0-2 are always edge */
@@ -304,7 +304,7 @@ TEST(garbage_never_breaks_invariants)
 {
     static const uint16_t ports[] = { 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1 };
     uint32_t x = 12345;
-    i8259_init(&pic);
+    i8259_init(&pic, NULL, NULL, NULL);
     for (int i = 0; i < 300000; i++) {
         x = x * 1103515245u + 12345u;
         unsigned r = x >> 16;

@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage irq_router timer_registry
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -21,6 +21,8 @@ UNIT_SRC_pci      := dev/pci.c dev/ioport.c
 UNIT_SRC_i8042    := dev/i8042.c dev/ioport.c
 UNIT_SRC_sysreset := dev/sysreset.c dev/ioport.c
 UNIT_SRC_acpi_pmtimer := dev/acpi_pmtimer.c dev/ioport.c
+UNIT_SRC_irq_router := dev/irq_router.c dev/i8259.c dev/ioport.c
+UNIT_SRC_timer_registry := dev/timer_registry.c dev/irq_router.c dev/i8259.c dev/i8254.c dev/mc146818.c dev/ioport.c
 
 UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
 

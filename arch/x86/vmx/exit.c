@@ -58,13 +58,14 @@ static bool halt_should_end(void *arg)
     struct vcpu *v = arg;
     if (v->vm->state != VM_RUNNING)
         return true;
-    vm_timers_update(v->vm);
-    return v->pending_irq >= 0 || i8259_intr(&v->vm->pic);
+    pc_timers_update(&v->vm->plat);
+    return v->pending_irq >= 0 || pc_intr_pending(&v->vm->plat);
 }
 
 /* HLT with IF=1: the vCPU thread blocks until an interrupt is deliverable, the next device
- * timer is due, or the VM is stopped; other threads run meanwhile. With IF=0, or when no
- * device could ever raise an unmasked interrupt, nothing can wake it: the VM stops as halted. */
+ * timer is due, or the VM is stopped; other threads run meanwhile. With IF=0, or when the
+ * platform says nothing could ever raise an unmasked interrupt, nothing can wake it: the VM
+ * stops as halted. */
 static enum vcpu_action exit_hlt(struct vcpu *v)
 {
     struct vm *vm = v->vm;
@@ -76,13 +77,11 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
     if (halt_should_end(v))
         return VCPU_RESUME;             /* an interrupt is already deliverable */
     do {
-        uint64_t next = vm->timer_deadline;
-        bool input = i8259_line_enabled(&vm->pic, PC_IRQ_COM1) || i8259_line_enabled(&vm->pic, PC_IRQ_COM2);
-        if (next == UINT64_MAX && !input) {
+        if (!pc_may_wake(&vm->plat)) {
             vm_stop(vm, VM_HALTED, "halted, waiting for an interrupt that no device will raise");
             return VCPU_STOP;
         }
-        sched_block(vm_time_to_host(vm, next), halt_should_end, v);
+        sched_block(vm_time_to_host(&vm->plat, vm->plat.timers.deadline), halt_should_end, v);
     } while (!halt_should_end(v));
     vcpu_reload(v);
     return vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;

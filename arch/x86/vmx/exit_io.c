@@ -64,14 +64,13 @@ static enum vcpu_action string_io(struct vcpu *v, uint16_t port, unsigned size, 
             gva &= 0xFFFFFFFFull;
         uint32_t val = 0;
         if (in) {
-            val = ioport_in(&v->vm->io, port, size);
+            val = ioport_in(&v->vm->plat.io, port, size);
             if (!mmu_write_gva(v, gva, &val, size))
                 return v->vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;
         } else {
             if (!mmu_read_gva(v, gva, &val, size))
                 return v->vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;
-            if (ioport_out(&v->vm->io, port, size, val))
-                v->vm->timers_dirty = true;
+            ioport_out(&v->vm->plat.io, port, size, val);
         }
         set_masked(v, idx_reg, idx + (uint64_t)step, mask);
         count--;
@@ -95,14 +94,13 @@ enum vcpu_action exit_io(struct vcpu *v)
     if (q & IOQ_STRING)
         return string_io(v, port, size, in, q & IOQ_REP);
     if (in) {
-        uint32_t val = ioport_in(&v->vm->io, port, size);
+        uint32_t val = ioport_in(&v->vm->plat.io, port, size);
         if (size == 4)
             v->regs.rax = val;              /* a 32-bit destination zero-extends */
         else
             v->regs.rax = (v->regs.rax & ~(uint64_t)((1u << (size * 8)) - 1)) | val;
     } else {
-        if (ioport_out(&v->vm->io, port, size, (uint32_t)v->regs.rax))
-            v->vm->timers_dirty = true; /* a timer or the PIC was reprogrammed */
+        ioport_out(&v->vm->plat.io, port, size, (uint32_t)v->regs.rax);
     }
     if (v->vm->state != VM_RUNNING)
         return VCPU_STOP;

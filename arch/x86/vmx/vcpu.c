@@ -325,22 +325,22 @@ static void arm_preemption_timer(struct vcpu *v)
     /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back
      * (the end of the slice bounds a guest that never exits). */
     uint64_t now = rdtsc();
-    uint64_t deadline = MIN(sched_slice_end(), vm_time_to_host(v->vm, v->vm->timer_deadline));
+    uint64_t deadline = MIN(sched_slice_end(), vm_time_to_host(&v->vm->plat, v->vm->plat.timers.deadline));
     uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
     vmwrite(VMCS_PREEMPTION_TIMER, MIN(ticks, PREEMPTION_TIMER_MAX));
 }
 
 /* Before each entry: bring device timers up to date; deliver the pending exception, else an
- * external interrupt from the PIC if the guest can take one now (the INTA cycle happens only
+ * external interrupt from the platform if the guest can take one now (the INTA cycle happens only
  * then), else ask for an exit when it can. */
 static void deliver_events(struct vcpu *v)
 {
     struct vm *vm = v->vm;
     uint32_t proc = proc_ctls;
-    vm_timers_update(vm);
+    pc_timers_update(&vm->plat);
     if (vm->con_in_len)
         vm_console_pump(vm);
-    bool irq_waiting = v->pending_irq >= 0 || i8259_intr(&vm->pic);
+    bool irq_waiting = v->pending_irq >= 0 || pc_intr_pending(&vm->plat);
     if (v->pending.valid) {
         struct pending_event *p = &v->pending;
         uint32_t info = INTR_INFO_VALID | p->vector | ((uint32_t)p->type << INTR_INFO_TYPE_SHIFT);
@@ -358,7 +358,7 @@ static void deliver_events(struct vcpu *v)
             proc |= PROC_INTR_WINDOW_EXITING;   /* after the exception's handler starts */
     } else if (irq_waiting) {
         if (guest_can_take_interrupt()) {
-            uint8_t vector = v->pending_irq >= 0 ? (uint8_t)v->pending_irq : i8259_ack(&vm->pic);
+            uint8_t vector = v->pending_irq >= 0 ? (uint8_t)v->pending_irq : pc_intr_ack(&vm->plat);
             v->pending_irq = -1;
             vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | vector |
                                           (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
