@@ -291,7 +291,7 @@ class Runner:
                  env=None, cwd=None, stop_signal=signal.SIGTERM,
                  stop_grace=2.0, panic_grace=PANIC_GRACE,
                  tail_lines=TAIL_LINES, on_finish=None, user_in=0,
-                 user_out=None, err=None):
+                 user_out=None, err=None, screen_marker=None):
         if serial != "stdio" and not isinstance(serial, SerialPty):
             raise TypeError("serial must be 'stdio' or a SerialPty")
         self.cmd = list(cmd)
@@ -316,6 +316,10 @@ class Runner:
         self.user_in = user_in
         self.user_out = user_out if user_out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr
+        if isinstance(screen_marker, (str, bytes)):
+            screen_marker = re.compile(screen_marker.encode() if isinstance(screen_marker, str)
+                                       else screen_marker)
+        self.screen_marker = screen_marker
 
         self.tail = collections.deque(maxlen=tail_lines)
         self.verdict = None
@@ -328,6 +332,8 @@ class Runner:
         self._ser_w = None      # fd we write guest input to
         self._disp_m = None     # display pty master
         self._disp_log = None
+        self._disp_seen = b""   # display output not yet searched for screen_marker
+        self._screen = None     # the emulator's own screen pty (slave end), drained
         self._log = None
         self._echo = not quiet
         self._partial = bytearray()
@@ -594,6 +600,36 @@ class Runner:
         if self._disp_log is not None and data:
             self._disp_log.write(data)
             self._disp_log.flush()
+        if self.screen_marker is not None and self._screen is None and data:
+            self._disp_seen = (self._disp_seen + data)[-4096:]
+            m = self.screen_marker.search(self._disp_seen)
+            if m:
+                self._open_screen(m.group(1).decode(errors="replace"))
+
+    def _open_screen(self, path):
+        """The emulator drew its screen on a pty of its own (Bochs' term display does so when
+        its debugger has the console). Nobody else reads that pty: once its input buffer is
+        full the emulator blocks in write() and the whole machine stops. Drain it."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as e:
+            self._msg("cannot open the emulator's screen %s: %s" % (path, e))
+            return
+        try:
+            _make_raw(fd)               # no line discipline holding a line back
+        except termios.error:
+            pass
+        self._screen = fd
+
+    def _drain_screen(self):
+        try:
+            while os.read(self._screen, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        except OSError:
+            os.close(self._screen)
+            self._screen = None
 
     # ------------------------------------------------------------ stopping
     def _killpg(self, sig):
@@ -657,6 +693,8 @@ class Runner:
                 rl.append(self.user_in)
             if self._disp_m is not None:
                 rl.append(self._disp_m)
+            if self._screen is not None:
+                rl.append(self._screen)
             if self._to_guest and self._ser_w is not None:
                 wl.append(self._ser_w)
             wait = 0.1
@@ -674,6 +712,8 @@ class Runner:
                 self._read_user()
             if self._disp_m is not None and self._disp_m in r:
                 self._drain_display()
+            if self._screen is not None and self._screen in r:
+                self._drain_screen()
             if w or (self._to_guest and self._ser_w is not None):
                 self._flush_to_guest()
 
@@ -770,6 +810,12 @@ class Runner:
                 except OSError:
                     pass
         self._log = self._disp_log = None
+        if self._screen is not None:
+            try:
+                os.close(self._screen)
+            except OSError:
+                pass
+            self._screen = None
         if self._disp_m is not None:
             try:
                 os.close(self._disp_m)

@@ -3,7 +3,7 @@
  * random data (kept off the reset bits, see hostile.h) and 256 random ports besides the
  * devices'. The VMM must emulate every one and stay up; the guest then checks its own memory
  * outside the string buffers is untouched and reports how far it got. Runs `rounds=N`
- * (default 2) rounds of 1000 string instructions. */
+ * (default 2; 0: until stopped) rounds of 1000 string instructions. */
 #include "guest.h"
 #include "hostile.h"
 
@@ -66,7 +66,7 @@ static void t_storm(void)
 	memset(area, GUARD, sizeof(area));
 	u32 done = 0;
 	u64 elements = 0;
-	for (u32 r = 0; r < rounds; r++) {
+	for (u32 r = 0; !rounds || r < rounds; r++) {
 		for (u32 k = 0; k < PER_ROUND; k++) {
 			u32 x = xorshift32(&seed);
 			u16 port = ports[x % (HOSTILE_NPORTS + RANDOM_PORTS)];

@@ -183,6 +183,11 @@ def guest_dev_fuzz():
 
 
 @test("qemu")
+def guest_vga_scribble():
+    run_guest("vga_scribble", ["vga_scribble"], append="frames=20")
+
+
+@test("qemu")
 def guest_outside_memory():
     run_guest("outside_memory", ["outside_memory"])
 

@@ -63,3 +63,73 @@ def tsc_moved_by_a_guest_leaves_device_time_alone():
         table = g.command("vms")
         check(re.search(r"^tsc_jump\s+stopped\s+0", table, re.M), f"vms:\n{table}", g)
         halt(g)
+
+
+@test("bochs")
+def runner_drains_the_bochs_screen():
+    """Issue 17's "machine reset" was the test machinery: with its debugger compiled in, Bochs'
+    term display draws on a pty of its own, which nobody read. Once ~4 KiB of screen updates
+    had piled up, Bochs blocked in write() for good: the shell "stopped answering" about 8
+    minutes into a run, and the Bochs line "(0) [0x0000fffffff0] f000:fff0" that looked like a
+    reset is only its debugger's report of the CPU at t=0. A guest on bare Bochs that redraws
+    the whole text screen 200 times piles that up in seconds: before the fix it stalled after
+    68 frames; now all 200 must arrive."""
+    iso = os.path.join(REPO, "build", "vga-scribble.iso")
+    subprocess.run([os.path.join(REPO, "scripts", "mkiso"), "--multiboot1", "--image", elf("vga_scribble"),
+                    "-o", iso, "--cmdline", "frames=200"], check=True, stdout=subprocess.DEVNULL)
+    with Guest("run-bochs", "--iso", iso, "--until", r"SUMMARY vga_scribble: \d+ passed, \d+ failed", timeout=120,
+               log=log_path("bochs-vga-scribble")) as g:
+        g.expect(r"SUMMARY vga_scribble: 1 passed, 0 failed", 110)
+        frames = len(re.findall(r"^VGA_SCRIBBLE frame \d+$", g.buf, re.M))
+        check(frames == 200, f"{frames} frames of 200", g)
+        print(f"  200 full-screen redraws in {g.elapsed():.1f} s", flush=True)
+
+
+MIX_SECONDS = 500          # past the ~470 s at which the undrained screen stopped Bochs
+POLL_SECONDS = 0.2
+ANSWER_SECONDS = 1.0
+
+
+@test("bochs")
+def hostile_mix_beside_canary():
+    """Issue 17's mix: a REP INS/OUTS storm over the device ports (port_storm) and a register
+    fuzzer with interrupts on (dev_fuzz), both running until stopped, beside the canary.
+    For 500 s of wall time the shell is asked `vms` every 0.2 s and must answer each time
+    within a second; the canary must finish its work right; then the two hostile VMs, still
+    running, are stopped from the shell and the VMM halts cleanly."""
+    iso = make_iso("hostile-mix", f"{elf('canary')} vm=canary mem=16M -- seconds=120",
+                   f"{elf('port_storm')} vm=storm mem=16M -- rounds=0",
+                   f"{elf('dev_fuzz')} vm=fuzz mem=16M -- ops=0")
+    with Guest("run-bochs", "--iso", iso, timeout=MIX_SECONDS + 300, log=log_path("hostile-mix")) as g:
+        g.expect(r"monovisor: ready", 120)
+        g.expect(re.escape("monovisor> "), 30)
+        g.pos -= len("monovisor> ")
+        t0 = time.monotonic()
+        answers, slowest = 0, 0.0
+        while time.monotonic() - t0 < MIX_SECONDS:
+            s = time.monotonic()
+            table = g.command("vms", 30)
+            took = time.monotonic() - s
+            slowest = max(slowest, took)
+            answers += 1
+            check(took <= ANSWER_SECONDS + POLL_SECONDS,
+                  f"`vms` took {took:.2f} s after {s - t0:.0f} s of the mix", g)
+            check(re.search(r"^storm\s+running", table, re.M) and re.search(r"^fuzz\s+running", table, re.M),
+                  f"a hostile VM stopped after {s - t0:.0f} s:\n{table}", g)
+            exits = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(storm|fuzz)\s+running\s+-\s+(\d+)", table, re.M)}
+            time.sleep(POLL_SECONDS)
+        out = g.buf
+        check("PANIC" not in out and "FATAL" not in out, "the VMM stopped", g)
+        done = canary_ok(out)
+        rounds = re.findall(r"\[storm\] PORT_STORM round (\d+)", out)
+        fuzzed = re.findall(r"\[fuzz\] DEV_FUZZ (\d+) operations", out)
+        check(rounds and fuzzed, "the hostile VMs made no progress", g)
+        print(f"  {answers} shell answers in {MIX_SECONDS} s, slowest {slowest:.2f} s; storm rounds "
+              f"{rounds[-1]} ({exits.get('storm')} exits), fuzz operations {fuzzed[-1]} "
+              f"({exits.get('fuzz')} exits); {done}", flush=True)
+        for vm in ("storm", "fuzz"):
+            g.command(f"vm stop {vm}")
+            check(re.search(rf"monovisor: vm {vm} stopped: stopped from the shell", g.buf),
+                  f"vm {vm} was not stopped from the shell", g)
+        print("  " + g.command("exits fuzz").strip().splitlines()[-1], flush=True)
+        halt(g)
