@@ -117,16 +117,22 @@ def hostile_mix_beside_canary():
             check(re.search(r"^storm\s+running", table, re.M) and re.search(r"^fuzz\s+running", table, re.M),
                   f"a hostile VM stopped after {s - t0:.0f} s:\n{table}", g)
             exits = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(storm|fuzz)\s+running\s+-\s+(\d+)", table, re.M)}
+            if answers == 1:
+                first_exits = exits
             time.sleep(POLL_SECONDS)
         out = g.buf
         check("PANIC" not in out and "FATAL" not in out, "the VMM stopped", g)
         done = canary_ok(out)
+        # Progress is counted in exits: the fuzzer soon makes a device line level-triggered
+        # (ELCR) and enables a COM2 interrupt its handler never clears, and then lives in an
+        # interrupt storm, as a real PC would (measured: 1/3 interrupt-window exits, 2/3 its
+        # handler's EOIs); it no longer prints, but it still runs.
         rounds = re.findall(r"\[storm\] PORT_STORM round (\d+)", out)
-        fuzzed = re.findall(r"\[fuzz\] DEV_FUZZ (\d+) operations", out)
-        check(rounds and fuzzed, "the hostile VMs made no progress", g)
-        print(f"  {answers} shell answers in {MIX_SECONDS} s, slowest {slowest:.2f} s; storm rounds "
-              f"{rounds[-1]} ({exits.get('storm')} exits), fuzz operations {fuzzed[-1]} "
-              f"({exits.get('fuzz')} exits); {done}", flush=True)
+        check(rounds and first_exits.get("fuzz", 0) < exits.get("fuzz", 0) and
+              first_exits.get("storm", 0) < exits.get("storm", 0),
+              f"the hostile VMs made no progress: exits {first_exits} then {exits}", g)
+        print(f"  {answers} shell answers in {MIX_SECONDS} s, slowest {slowest:.2f} s; storm: "
+              f"{rounds[-1]} rounds, {exits['storm']} exits; fuzz: {exits['fuzz']} exits; {done}", flush=True)
         for vm in ("storm", "fuzz"):
             g.command(f"vm stop {vm}")
             check(re.search(rf"monovisor: vm {vm} stopped: stopped from the shell", g.buf),
