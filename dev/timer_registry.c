@@ -45,10 +45,7 @@ static uint64_t catch_up_all(struct timer_registry *r)
         if (irq_line_enabled(r->irq, t->gsi))
             next = MIN(next, at);
     }
-    /* A catch-up that moved a deadline (it reprogrammed nothing, but e.g. acknowledged) is
-     * already in 'next'; the flag it set is for changes made after this point. */
-    r->moved = false;
-    r->deadline = next;
+    r->deadline = next;                 /* a move signalled meanwhile stays set: looked at again */
     r->next_any = any;
     return next;
 }

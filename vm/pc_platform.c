@@ -89,6 +89,11 @@ uint64_t pc_timers_update(struct pc_platform *p)
     return timers_update(&p->timers, vm_now(p));
 }
 
+uint64_t pc_timer_deadline_host(const struct pc_platform *p)
+{
+    return vm_time_to_host(p, p->timers.deadline);
+}
+
 bool pc_intr_pending(const struct pc_platform *p) { return irq_pending(&p->irq); }
 uint8_t pc_intr_ack(struct pc_platform *p) { return irq_ack(&p->irq); }
 

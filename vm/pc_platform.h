@@ -60,6 +60,9 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
 /* Raises what device timers owe the guest up to now; returns the next timer deadline
  * (platform time, UINT64_MAX if none). Cheap unless a deadline passed or moved. */
 uint64_t pc_timers_update(struct pc_platform *p);
+/* The host TSC at which the next timer deadline falls (UINT64_MAX: none), as of the last
+ * update: what a halted vCPU waits for and the preemption timer is armed for. */
+uint64_t pc_timer_deadline_host(const struct pc_platform *p);
 /* An interrupt waits for the vCPU, and the vCPU takes it (the acknowledge cycle). */
 bool pc_intr_pending(const struct pc_platform *p);
 uint8_t pc_intr_ack(struct pc_platform *p);

@@ -3,7 +3,6 @@
 #include "mmu.h"
 #include "entry_check.h"
 #include "vm/vm.h"
-#include "vm/vmtime.h"
 #include "sched/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
@@ -81,7 +80,7 @@ static enum vcpu_action exit_hlt(struct vcpu *v)
             vm_stop(vm, VM_HALTED, "halted, waiting for an interrupt that no device will raise");
             return VCPU_STOP;
         }
-        sched_block(vm_time_to_host(&vm->plat, vm->plat.timers.deadline), halt_should_end, v);
+        sched_block(pc_timer_deadline_host(&vm->plat), halt_should_end, v);
     } while (!halt_should_end(v));
     vcpu_reload(v);
     return vm->state == VM_RUNNING ? VCPU_RESUME : VCPU_STOP;

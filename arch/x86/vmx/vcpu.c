@@ -7,7 +7,6 @@
 #include "exit.h"
 #include "mmu.h"
 #include "vm/vm.h"
-#include "vm/vmtime.h"
 #include "sched/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -325,7 +324,7 @@ static void arm_preemption_timer(struct vcpu *v)
     /* All in host TSC: the VM's own next timer, and when the scheduler wants the CPU back
      * (the end of the slice bounds a guest that never exits). */
     uint64_t now = rdtsc();
-    uint64_t deadline = MIN(sched_slice_end(), vm_time_to_host(&v->vm->plat, v->vm->plat.timers.deadline));
+    uint64_t deadline = MIN(sched_slice_end(), pc_timer_deadline_host(&v->vm->plat));
     uint64_t ticks = deadline > now ? ((deadline - now) >> preempt_shift) + 1 : 0;
     vmwrite(VMCS_PREEMPTION_TIMER, MIN(ticks, PREEMPTION_TIMER_MAX));
 }
