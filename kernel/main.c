@@ -13,7 +13,7 @@
 #include "arch/x86/platform.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/hosttimer.h"
-#include "arch/x86/lapic.h"
+#include "arch/x86/lapic_host.h"
 #include "arch/x86/vmx/vmx_caps.h"
 #include "arch/x86/vmx/vmx.h"
 #include "vm/vm.h"
@@ -83,7 +83,7 @@ void kmain(uint32_t magic, uint32_t info)
         kprintf("tsc: calibration failed (PIT channel 2 did not count)\n");
     host_timer_init();
     kprintf("host timer: %s%s\n", host_timer_name(),
-            lapic_present() ? (lapic_x2apic() ? ", x2APIC" : ", xAPIC") : "");
+            host_lapic_present() ? (host_lapic_x2apic() ? ", x2APIC" : ", xAPIC") : "");
 
     vmx_caps_init();
     report_vmx();

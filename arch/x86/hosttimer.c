@@ -2,7 +2,7 @@
 #include "cpu.h"
 #include "cpuinfo.h"
 #include "exception.h"
-#include "lapic.h"
+#include "lapic_host.h"
 #include "platform.h"
 #include "serial.h"
 #include "tsc.h"
@@ -38,7 +38,7 @@ static void on_lapic_timer(struct exc_frame *f)
 {
     (void)f;
     host_idle_stats.timer_irqs++;
-    lapic_eoi();
+    host_lapic_eoi();
 }
 
 static void on_lapic_spurious(struct exc_frame *f)
@@ -85,15 +85,15 @@ static uint64_t ticks_for(uint64_t delta_tsc)
  * against the TSC. */
 static bool calibrate_lapic_timer(void)
 {
-    lapic_write(LAPIC_TIMER_DCR, LAPIC_DCR_DIV1);
-    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_ONESHOT | HOST_TIMER_VECTOR);
-    lapic_write(LAPIC_TIMER_ICR, UINT32_MAX);
+    host_lapic_write(LAPIC_TIMER_DCR, LAPIC_DCR_DIV1);
+    host_lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_ONESHOT | HOST_TIMER_VECTOR);
+    host_lapic_write(LAPIC_TIMER_ICR, UINT32_MAX);
     uint64_t t0 = rdtsc(), want = tsc_hz / 1000 * LAPIC_CALIB_MS;
     while (rdtsc() - t0 < want)
         pause();
-    uint32_t left = lapic_read(LAPIC_TIMER_CCR);
+    uint32_t left = host_lapic_read(LAPIC_TIMER_CCR);
     uint64_t t1 = rdtsc();
-    lapic_write(LAPIC_TIMER_ICR, 0);
+    host_lapic_write(LAPIC_TIMER_ICR, 0);
     ticks_per_tsc = to_fixed(UINT32_MAX - left, t1 - t0);
     return ticks_per_tsc != 0;
 }
@@ -102,16 +102,16 @@ static void pick_timer(void)
 {
     if (!tsc_hz)
         return;                         /* no time base: nothing to convert deadlines with */
-    if (lapic_init(HOST_SPURIOUS_VECTOR)) {
+    if (host_lapic_init(HOST_SPURIOUS_VECTOR)) {
         irq_set_handler(HOST_TIMER_VECTOR, on_lapic_timer);
         irq_set_handler(HOST_SPURIOUS_VECTOR, on_lapic_spurious);
         if (boot_cpu.leaf1_ecx & CPUID1_ECX_TSC_DEADLINE) {
-            lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | HOST_TIMER_VECTOR);
+            host_lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | HOST_TIMER_VECTOR);
             kind = TIMER_TSC_DEADLINE;
             return;
         }
         if (calibrate_lapic_timer()) {
-            lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | HOST_TIMER_VECTOR);
+            host_lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | HOST_TIMER_VECTOR);
             kind = TIMER_LAPIC_ONESHOT;
             return;
         }
@@ -145,7 +145,7 @@ void host_timer_arm(uint64_t tsc)
         /* An initial count of 0 stops the timer; a due deadline gets the shortest count. */
         uint64_t now = rdtsc();
         uint64_t t = tsc == UINT64_MAX ? 0 : tsc > now ? MAX(ticks_for(tsc - now), 1) : 1;
-        lapic_write(LAPIC_TIMER_ICR, (uint32_t)MIN(t, UINT32_MAX));
+        host_lapic_write(LAPIC_TIMER_ICR, (uint32_t)MIN(t, UINT32_MAX));
         break;
     }
     case TIMER_PIT: {

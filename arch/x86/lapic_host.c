@@ -1,4 +1,4 @@
-#include "lapic.h"
+#include "lapic_host.h"
 #include "cpu.h"
 #include "cpuinfo.h"
 #include "paging.h"
@@ -6,17 +6,17 @@
 static bool present, x2apic;
 static volatile uint32_t *mmio;
 
-bool lapic_present(void) { return present; }
-bool lapic_x2apic(void) { return x2apic; }
+bool host_lapic_present(void) { return present; }
+bool host_lapic_x2apic(void) { return x2apic; }
 
-uint32_t lapic_read(uint32_t reg)
+uint32_t host_lapic_read(uint32_t reg)
 {
     if (x2apic)
         return (uint32_t)rdmsr(MSR_X2APIC_BASE + (reg >> 4));
     return mmio[reg / 4];
 }
 
-void lapic_write(uint32_t reg, uint32_t val)
+void host_lapic_write(uint32_t reg, uint32_t val)
 {
     if (x2apic)
         wrmsr(MSR_X2APIC_BASE + (reg >> 4), val);
@@ -24,12 +24,12 @@ void lapic_write(uint32_t reg, uint32_t val)
         mmio[reg / 4] = val;
 }
 
-void lapic_eoi(void)
+void host_lapic_eoi(void)
 {
-    lapic_write(LAPIC_EOI, 0);
+    host_lapic_write(LAPIC_EOI, 0);
 }
 
-bool lapic_init(uint8_t spurious_vector)
+bool host_lapic_init(uint8_t spurious_vector)
 {
     if (!(boot_cpu.leaf1_edx & CPUID1_EDX_APIC))
         return false;
@@ -46,11 +46,11 @@ bool lapic_init(uint8_t spurious_vector)
         mmio = (volatile uint32_t *)(uintptr_t)pa;
     }
     present = true;
-    lapic_write(LAPIC_TPR, 0);
-    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-    lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
-    lapic_write(LAPIC_LVT_LINT0, LVT_DELIVERY_EXTINT);
-    lapic_write(LAPIC_LVT_LINT1, LVT_DELIVERY_NMI);
-    lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | spurious_vector);
+    host_lapic_write(LAPIC_TPR, 0);
+    host_lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    host_lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
+    host_lapic_write(LAPIC_LVT_LINT0, LVT_DELIVERY_EXTINT);
+    host_lapic_write(LAPIC_LVT_LINT1, LVT_DELIVERY_NMI);
+    host_lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | spurious_vector);
     return true;
 }

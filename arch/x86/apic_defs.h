@@ -1,8 +1,8 @@
-/* The machine's own local APIC, as the VMM's timer and interrupt controller (guests never
- * see it: their APIC-base MSR is virtual). x2APIC (MSRs) when the CPU has it, else the
- * xAPIC page mapped uncacheable. */
-#ifndef MV_X86_LAPIC_H
-#define MV_X86_LAPIC_H
+/* Local APIC architecture (SDM vol. 3A, ch. 11): register offsets, bits, MSRs and CPUID
+ * flags, shared by the machine's own LAPIC driver (lapic_host.c) and the guest LAPIC model
+ * (dev/lapic.c). Definitions only. */
+#ifndef MV_X86_APIC_DEFS_H
+#define MV_X86_APIC_DEFS_H
 #include "compiler.h"
 
 /* Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16. */
@@ -39,13 +39,4 @@
 #define CPUID1_ECX_X2APIC         BIT(21)
 #define CPUID1_ECX_TSC_DEADLINE   BIT(24)
 #define CPUID1_EDX_APIC           BIT(9)
-
-/* Software-enables the LAPIC: spurious vector, LINT0 as ExtINT (the 8259 keeps working in
- * virtual-wire mode), LINT1 as NMI, timer masked. False if the CPU has no LAPIC. */
-bool lapic_init(uint8_t spurious_vector);
-bool lapic_present(void);
-bool lapic_x2apic(void);
-uint32_t lapic_read(uint32_t reg);
-void lapic_write(uint32_t reg, uint32_t val);
-void lapic_eoi(void);
 #endif
