@@ -74,6 +74,7 @@ GUEST_VM_MEM ?= 16M
 GUEST_VM_OPTS_pit_tick := autostart=no
 GUEST_VM_OPTS_cpu_share := autostart=no
 GUEST_VM_OPTS_irq_devices := autostart=no
+GUEST_VM_OPTS_apic := autostart=no
 # The hostile guests, their canary and the bare-Bochs runner check get ISOs of their own
 # (tests/integration/test_hostile.py): their verdicts need a CPU shared with one VM, not twenty.
 GUESTS_OWN_ISO := tsc_jump canary port_storm dev_fuzz vga_scribble

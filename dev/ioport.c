@@ -9,16 +9,38 @@ void ioport_init(struct ioport_table *t)
 bool ioport_register(struct ioport_table *t, uint16_t base, uint16_t count,
                      const struct ioport_ops *ops, void *dev)
 {
-    if (!count || t->ndevs == IOPORT_MAX_DEVS || (uint32_t)base + count > IOPORT_COUNT)
+    if (!count || !ops || (uint32_t)base + count > IOPORT_COUNT)
         return false;
     for (uint32_t p = base; p < (uint32_t)base + count; p++)
         if (t->owner[p])
             return false;
-    t->devs[t->ndevs] = (struct ioport_dev){ ops, dev, base, count };
-    t->ndevs++;
+    /* A slot an unregistered range left is reused, so a BAR that moves often never fills
+     * the table. */
+    unsigned slot = 0;
+    while (slot < t->ndevs && t->devs[slot].ops)
+        slot++;
+    if (slot == IOPORT_MAX_DEVS)
+        return false;
+    t->devs[slot] = (struct ioport_dev){ ops, dev, base, count };
+    if (slot == t->ndevs)
+        t->ndevs++;
     for (uint32_t p = base; p < (uint32_t)base + count; p++)
-        t->owner[p] = (uint8_t)t->ndevs;
+        t->owner[p] = (uint8_t)(slot + 1);
     return true;
+}
+
+bool ioport_unregister(struct ioport_table *t, uint16_t base, const void *dev)
+{
+    for (unsigned i = 0; i < t->ndevs; i++) {
+        struct ioport_dev *d = &t->devs[i];
+        if (!d->ops || d->base != base || d->dev != dev)
+            continue;
+        for (uint32_t p = base; p < (uint32_t)base + d->count; p++)
+            t->owner[p] = 0;
+        *d = (struct ioport_dev){ 0 };
+        return true;
+    }
+    return false;
 }
 
 static uint32_t size_mask(unsigned size)

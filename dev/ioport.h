@@ -26,7 +26,7 @@ struct ioport_dev {
 
 struct ioport_table {
     uint8_t owner[IOPORT_COUNT];            /* 0: none, else index+1 into devs */
-    struct ioport_dev devs[IOPORT_MAX_DEVS];
+    struct ioport_dev devs[IOPORT_MAX_DEVS];   /* ops NULL: a free slot */
     unsigned ndevs;
     uint64_t unowned_reads, unowned_writes;
     uint16_t last_unowned;
@@ -36,6 +36,8 @@ void ioport_init(struct ioport_table *t);
 /* False if a port in the range is taken or the table is full. */
 bool ioport_register(struct ioport_table *t, uint16_t base, uint16_t count,
                      const struct ioport_ops *ops, void *dev);
+/* Frees the range registered at base by dev (a PCI I/O BAR the guest moved); false if none. */
+bool ioport_unregister(struct ioport_table *t, uint16_t base, const void *dev);
 uint32_t ioport_in(struct ioport_table *t, uint16_t port, unsigned size);
 void ioport_out(struct ioport_table *t, uint16_t port, unsigned size, uint32_t val);
 const char *ioport_owner_name(const struct ioport_table *t, uint16_t port);

@@ -42,7 +42,7 @@ static uint64_t catch_up_all(struct timer_registry *r)
         t->catch_up(t->dev);
         uint64_t at = ticks_to_time(t->next(t->dev), t->hz, r->time_hz);
         any = MIN(any, at);
-        if (irq_line_enabled(r->irq, t->gsi))
+        if (t->enabled ? t->enabled(t->dev) : irq_line_enabled(r->irq, t->gsi))
             next = MIN(next, at);
     }
     r->deadline = next;                 /* a move signalled meanwhile stays set: looked at again */

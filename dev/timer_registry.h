@@ -14,10 +14,13 @@
 struct dev_timer {
     const char *name;
     uint32_t hz;                        /* the device's clock rate (its dev_clock ticks/s) */
-    unsigned gsi;                       /* the line it interrupts on */
+    unsigned gsi;                       /* the line it interrupts on (but see enabled) */
     uint64_t (*next)(void *dev);        /* device tick of its next interrupt, UINT64_MAX: none */
     void (*catch_up)(void *dev);        /* raise what it owes the guest up to its clock's now */
     void *dev;
+    /* If set, whether its interrupt can reach the CPU, instead of asking about gsi: a LAPIC
+     * timer has no line. */
+    bool (*enabled)(void *dev);
 };
 
 struct timer_registry {

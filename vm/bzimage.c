@@ -54,7 +54,7 @@
 
 #define LOW_MEM_END             0x9FC00u    /* conventional memory; the EBDA's 1 KiB above it */
 #define VGA_START               0xA0000u
-#define BIOS_AREA_START         0xF0000u
+#define BIOS_AREA_START         0xE0000u    /* BIOS area: the firmware tables (vm/pc_firmware.c) */
 #define HIGH_MEM_START          0x100000u
 #define FOUR_GIB                0x100000000ull
 #define PAGE_SIZE               0x1000u

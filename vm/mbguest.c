@@ -31,7 +31,7 @@
 #define ELF_MAX_PHDRS       64u
 
 #define LOW_MEM_END         0x9FC00u        /* conventional memory reported as usable */
-#define BIOS_AREA_START     0xF0000u
+#define BIOS_AREA_START     0xE0000u        /* BIOS area: the firmware tables (vm/pc_firmware.c) */
 #define HIGH_MEM_START      0x100000u
 
 /* Info-block layout inside the info page pair. */

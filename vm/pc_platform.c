@@ -7,6 +7,7 @@
 static void com1_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_COM1, level); }
 static void com2_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_COM2, level); }
 static void rtc_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_RTC, level); }
+static void sci_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_SCI, level); }
 static void pit_edge(void *p) { irq_pulse(&((struct pc_platform *)p)->irq, PC_IRQ_PIT); }
 static void isa_irq(void *p, unsigned irq, bool level) { irq_set(&((struct pc_platform *)p)->irq, irq, level); }
 
@@ -29,6 +30,12 @@ static void exit_port(void *ctx, uint32_t code, uint16_t port)
     p->hooks->exit(p->ctx, code, port);
 }
 
+static void power_off(void *ctx)
+{
+    struct pc_platform *p = ctx;
+    p->hooks->power_off(p->ctx);
+}
+
 /* The 8259 is about to be read or written: edges due by now, on masked lines too, latch first. */
 static void sync_lines(void *ctx)
 {
@@ -42,6 +49,8 @@ static uint64_t pit_next(void *pit) { return i8254_next_irq(pit); }
 static void pit_catch_up(void *pit) { i8254_catch_up(pit); }
 static uint64_t rtc_next(void *rtc) { return mc146818_next_event(rtc); }
 static void rtc_catch_up(void *rtc) { mc146818_update(rtc); }
+static uint64_t pm_next(void *pm) { return acpi_pm_next_irq(pm); }
+static void pm_catch_up(void *pm) { acpi_pm_catch_up(pm); }
 
 bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
                         void *ctx, char *err, size_t errlen)
@@ -55,6 +64,7 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
     p->ctx = ctx;
     vm_time_power_on(p);                /* before the devices read their clocks */
     ioport_init(&p->io);
+    mmio_init(&p->mmio);
     i8259_init(&p->pic, irq_routing_changed, irq_sync_lines, &p->irq);
     irq_router_init(&p->irq, &p->pic, routing_changed, sync_lines, p);
     timer_registry_init(&p->timers, tsc_hz, &p->irq);
@@ -62,13 +72,16 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
     mc146818_init(&p->rtc, &now, PC_BASE_MEM_KB, ext_kb, vm_rtc_clock, rtc_irq, p);
     dev_clock_on_move(&p->pit.clock, timer_moved, &p->timers);
     dev_clock_on_move(&p->rtc.clock, timer_moved, &p->timers);
-    p->pit_timer = (struct dev_timer){ "pit", PIT_HZ, PC_IRQ_PIT, pit_next, pit_catch_up, &p->pit };
-    p->rtc_timer = (struct dev_timer){ "rtc", RTC_HZ, PC_IRQ_RTC, rtc_next, rtc_catch_up, &p->rtc };
+    p->pit_timer = (struct dev_timer){ "pit", PIT_HZ, PC_IRQ_PIT, pit_next, pit_catch_up, &p->pit, NULL };
+    p->rtc_timer = (struct dev_timer){ "rtc", RTC_HZ, PC_IRQ_RTC, rtc_next, rtc_catch_up, &p->rtc, NULL };
     ns16550_init(&p->com1, PC_COM1_BASE, com1_tx, com1_irq, p);
     ns16550_init(&p->com2, PC_COM2_BASE, com2_tx, com2_irq, p);
     i8042_init(&p->kbc, kbc_reset, isa_irq, p);
     sysreset_init(&p->sysreset, reset, NULL, p);
     acpi_pmtimer_init(&p->pmtimer, ACPI_PM_TMR_PORT_DEFAULT, false, vm_pmtimer_clock, p);
+    acpi_pm_init(&p->pm, ACPI_PM_BASE_DEFAULT, vm_pmtimer_clock, sci_irq, power_off, p);
+    dev_clock_on_move(&p->pm.clock, timer_moved, &p->timers);
+    p->pm_timer = (struct dev_timer){ "pm1", PM_TIMER_HZ, PC_IRQ_SCI, pm_next, pm_catch_up, &p->pm, NULL };
     pci_init(&p->pci, isa_irq, p);
     debug_exit_init(&p->debug_exit, exit_port, p);
     if (!timer_register(&p->timers, &p->pit_timer) || !timer_register(&p->timers, &p->rtc_timer) ||
@@ -76,9 +89,10 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
         !mc146818_attach(&p->io, &p->rtc) || !ns16550_attach(&p->io, &p->com1, "com1") ||
         !ns16550_attach(&p->io, &p->com2, "com2") || !i8042_attach(&p->io, &p->kbc) ||
         !sysreset_attach(&p->io, &p->sysreset) || !acpi_pmtimer_attach(&p->io, &p->pmtimer) ||
+        !acpi_pm_attach(&p->io, &p->pm) || !timer_register(&p->timers, &p->pm_timer) ||
         !pci_attach(&p->io, &p->pci) || !debug_exit_attach(&p->io, &p->debug_exit) ||
-        !fw_cfg_attach(&p->io, &p->fw_cfg, ram_size, 1)) {
-        ksnprintf(err, errlen, "the VM's port table or timer registry is full, or devices overlap");
+        !fw_cfg_attach(&p->io, &p->fw_cfg, ram_size, 1) || !pc_apic_attach(p)) {
+        ksnprintf(err, errlen, "the VM's port table, MMIO map or timer registry is full, or devices overlap");
         return false;
     }
     return true;
@@ -94,7 +108,7 @@ uint64_t pc_timer_deadline_host(const struct pc_platform *p)
     return vm_time_to_host(p, p->timers.deadline);
 }
 
-bool pc_intr_pending(const struct pc_platform *p) { return irq_pending(&p->irq); }
+bool pc_intr_pending(struct pc_platform *p) { return irq_pending(&p->irq); }
 uint8_t pc_intr_ack(struct pc_platform *p) { return irq_ack(&p->irq); }
 
 bool pc_may_wake(const struct pc_platform *p)

@@ -4,6 +4,7 @@
 #include "vm.h"
 #include "mbguest.h"
 #include "bzimage.h"
+#include "pc_firmware.h"
 #include "kernel/console.h"
 #include "lib.h"
 #include "layout.h"
@@ -179,11 +180,14 @@ static void platform_exit(void *ctx, uint32_t code, uint16_t port)
     vm->exit_code = (int)code;
     vm_stop(vm, VM_STOPPED, "exited with code %u (port %#x)", code, port);
 }
-static const struct pc_platform_hooks platform_hooks = { platform_reset, platform_console_tx, platform_exit };
+static void platform_power_off(void *vm) { vm_stop(vm, VM_STOPPED, "powered off (ACPI S5)"); }
+static const struct pc_platform_hooks platform_hooks = { platform_reset, platform_console_tx, platform_exit,
+                                                         platform_power_off };
 
 static bool attach_platform(struct vm *vm, char *err, size_t errlen)
 {
-    return pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen);
+    return pc_firmware_write(&vm->mem, err, errlen) &&
+           pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen);
 }
 
 static void *module_ptr(const struct vm_module *m) { return phys_to_virt(m->host_start); }

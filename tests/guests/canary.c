@@ -6,15 +6,12 @@
 #include "guest.h"
 #include "pic.h"
 #include "pmtimer.h"
+#include "isa.h"
 
 u16 pm_tmr_port;
 
 const char guest_name[] = "canary";
 
-#define PIT_CH0         0x40
-#define PIT_CMD         0x43
-#define PIT_CH0_MODE2   0x34
-#define PIT_HZ          1193182u
 #define HZ              100
 #define IRQ_PIT         0
 #define SIEVE_N         1000000u

@@ -4,13 +4,10 @@
  * Prints "CPU_SHARE work=N ticks=T". */
 #include "guest.h"
 #include "pic.h"
+#include "isa.h"
 
 const char guest_name[] = "cpu_share";
 
-#define PIT_CH0         0x40
-#define PIT_CMD         0x43
-#define PIT_CH0_MODE2   0x34
-#define PIT_HZ          1193182u
 #define HZ              100
 #define RUN_TICKS       200
 #define TIMER_IRQ       0

@@ -10,22 +10,13 @@
 
 u16 pm_tmr_port;
 #include "hostile.h"
+#include "isa.h"
 
 const char guest_name[] = "dev_fuzz";
 
 #define OPS_DEFAULT     100000
-#define PIT_CH0         0x40
-#define PIT_CMD         0x43
-#define PIT_CH0_MODE2   0x34
-#define PIT_TICK_COUNT  1193u   /* 1000 Hz */
 #define ICW1_BIT        0x10
 #define IRQ_PIT         0
-#define RTC_INDEX       0x70
-#define RTC_DATA        0x71
-#define RTC_REG_B       0x0b
-#define RTC_REG_C       0x0c
-#define RTC_NMI_OFF     0x80
-#define REGB_24H        0x02
 
 static volatile u32 irqs, pit_ticks;
 static volatile bool counting_pit;

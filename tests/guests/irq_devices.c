@@ -6,24 +6,11 @@
  * Prints "IRQ_DEVICES rtc=N" for the nested test. */
 #include "guest.h"
 #include "pic.h"
+#include "isa.h"
 
 const char guest_name[] = "irq_devices";
 
-#define PIT_CH0         0x40
-#define PIT_CMD         0x43
-#define PIT_CH0_MODE2   0x34
-#define PIT_HZ          1193182u
 #define PIT_TICK_HZ     100
-#define RTC_INDEX       0x70
-#define RTC_DATA        0x71
-#define RTC_REG_A       0x0a
-#define RTC_REG_B       0x0b
-#define RTC_REG_C       0x0c
-#define RTC_NMI_OFF     0x80
-#define REGA_DV_32K     0x20
-#define REGA_RS_1024HZ  0x06
-#define REGB_PIE        0x40
-#define REGC_PF         0x40
 #define COM1            0x3f8
 #define UART_THR        0
 #define UART_IER        1

@@ -7,16 +7,11 @@
  * reference. Tolerances are 3%: the guest counts interrupts over its own TSC second. */
 #include "guest.h"
 #include "pic.h"
+#include "isa.h"
 
 const char guest_name[] = "pit_tick";
 
-#define PIT_CH0         0x40
-#define PIT_CH2         0x42
-#define PIT_CMD         0x43
-#define PIT_HZ          1193182u
-#define PIT_CH0_MODE2   0x34    /* channel 0, LSB/MSB, mode 2, binary */
 #define PIT_CH2_MODE0   0xb0    /* channel 2, LSB/MSB, mode 0, binary */
-#define PIT_LATCH_CH0   0x00
 #define PORT61          0x61
 #define PORT61_GATE2    0x01
 #define PORT61_SPEAKER  0x02

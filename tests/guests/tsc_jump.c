@@ -10,6 +10,7 @@
 #include "guest.h"
 #include "pic.h"
 #include "pmtimer.h"
+#include "isa.h"
 
 u16 pm_tmr_port;
 
@@ -18,28 +19,11 @@ const char guest_name[] = "tsc_jump";
 #define MSR_TSC         0x10
 #define TSC_SMALL       176u
 #define TSC_FAR         (1ull << 63)
-#define PIT_CH0         0x40
-#define PIT_CH2         0x42
-#define PIT_CMD         0x43
-#define PIT_LATCH_CH0   0x00
 #define PIT_READBACK_CH0 0xc2   /* read-back: count and status of channel 0 */
 #define PIT_CH0_MODE(m) (0x30 | (m) << 1)       /* channel 0, LSB then MSB, binary */
 #define PIT_CH2_MODE(m) (0xb0 | (m) << 1)
-#define PIT_TICK_COUNT  1193u   /* 1000 Hz */
 #define PORT61          0x61
 #define PORT61_GATE2    0x01
-#define RTC_INDEX       0x70
-#define RTC_DATA        0x71
-#define RTC_REG_A       0x0a
-#define RTC_REG_B       0x0b
-#define RTC_REG_C       0x0c
-#define RTC_NMI_OFF     0x80
-#define REGA_UIP        0x80
-#define REGA_DV_32K     0x20
-#define REGA_RS_1024HZ  0x06
-#define REGB_PIE        0x40
-#define REGB_24H        0x02
-#define REGC_PF         0x40
 #define IRQ_PIT         0
 #define IRQ_RTC         8
 #define JUMPS           4

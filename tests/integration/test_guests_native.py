@@ -46,8 +46,15 @@ TCG_GAPS = {"portio_in_unaligned",          # misaligned wide IN of a free port 
             "exc_gp_cr0_nw_without_cd",     # no #GP
             "exc_gp_cr4_reserved_bit",      # SVM #VMEXIT(-1) loop instead of #GP
             "exc_gp_bogus_msr", "msr_bogus_rdmsr_gp", "msr_bogus_wrmsr_gp",  # no #GP
-            "tsc_write"}                    # WRMSR to IA32_TIME_STAMP_COUNTER ignored (msr_tsc, tsc_jump)
+            "tsc_write",                    # WRMSR to IA32_TIME_STAMP_COUNTER ignored (msr_tsc, tsc_jump)
+            "apic_software_disable"}        # LVT writes unmask while the APIC is software-disabled
 QEMU64_LACKS = {"lm_alias_1g", "tsc_rdtscp", "msr_tsc_aux"}   # no pdpe1gb, no rdtscp
+# TCG's LAPIC has neither TSC-deadline mode nor x2APIC, with any -cpu.
+TCG_APIC_LACKS = {"apic_timer_tsc_deadline", "x2apic"}
+APIC = ["apic_base_msr", "apic_version", "apic_software_disable", "apic_tpr_masking", "apic_nesting_eoi",
+        "apic_timer_rate", "apic_timer_oneshot", "apic_timer_periodic", "apic_timer_masked_counts",
+        "apic_timer_tsc_deadline", "ioapic_version", "ioapic_edge_pit", "ioapic_level_remote_irr",
+        "apic_virtual_wire", "x2apic"]
 
 
 def image(name):
@@ -156,6 +163,12 @@ def guest_pit_tick():
 @test("qemu")
 def guest_irq_devices():
     run_guest("irq_devices", ["rtc_periodic", "uart_thre", "pic_level_withdrawn"])
+
+
+@test("qemu")
+def guest_apic():
+    """LAPIC and I/O APIC (issue 11): QEMU's models show the guest checks the architecture."""
+    run_guest("apic", APIC, skips(APIC, lacks=TCG_APIC_LACKS))
 
 
 @test("qemu")

@@ -35,6 +35,31 @@ TEST(ioport_dispatch_and_unowned)
     CHECK_STR(ioport_owner_name(&t, 0x22e), "none");
 }
 
+/* A PCI I/O BAR the guest moves: the old range becomes open bus, the new one answers, and a
+ * range moved back and forth many times never fills the table. */
+TEST(ioport_unregister_moves_a_range)
+{
+    int one = 1, two = 2;
+    ioport_init(&t);
+    CHECK(ioport_register(&t, 0xc000, 0x40, &ops_a, &one));
+    CHECK(ioport_register(&t, 0xc040, 0x10, &ops_a, &two));
+    CHECK(!ioport_unregister(&t, 0xc000, &two));              /* not its range */
+    CHECK(!ioport_unregister(&t, 0xc010, &one));              /* not its base */
+    CHECK_EQ(ioport_in(&t, 0xc03f, 1), 0x79);
+    CHECK(ioport_unregister(&t, 0xc000, &one));
+    CHECK_EQ(ioport_in(&t, 0xc000, 4), 0xFFFFFFFF);
+    CHECK_STR(ioport_owner_name(&t, 0xc000), "none");
+    CHECK_EQ(ioport_in(&t, 0xc040, 1), 0x7A);                 /* the other device stays */
+    for (unsigned i = 0; i < 4 * IOPORT_MAX_DEVS; i++) {
+        uint16_t base = (uint16_t)(0xd000 + (i % 7) * 0x40);
+        CHECK(ioport_register(&t, base, 0x40, &ops_a, &one));
+        CHECK_EQ(ioport_in(&t, (uint16_t)(base + 0x3f), 1), 0x79);
+        CHECK(ioport_unregister(&t, base, &one));
+    }
+    CHECK(t.ndevs <= 2);
+    CHECK(!ioport_unregister(&t, 0xd000, &one));
+}
+
 TEST(fw_cfg_signature_and_cpu_count)
 {
     struct fw_cfg fc = { .ncpus = 3, .ram_size = 32 << 20 };

@@ -36,8 +36,8 @@ static void setup(void)
     mc146818_init(&rtc, NULL, 640, 0, rtc_clock, rtc_irq, NULL);
     dev_clock_on_move(&pit.clock, timer_moved, &reg);
     dev_clock_on_move(&rtc.clock, timer_moved, &reg);
-    pit_t = (struct dev_timer){ "pit", PIT_HZ, 0, pit_next, pit_up, &pit };
-    rtc_t = (struct dev_timer){ "rtc", RTC_HZ, 8, rtc_next, rtc_up, &rtc };
+    pit_t = (struct dev_timer){ "pit", PIT_HZ, 0, pit_next, pit_up, &pit, NULL };
+    rtc_t = (struct dev_timer){ "rtc", RTC_HZ, 8, rtc_next, rtc_up, &rtc, NULL };
     CHECK(timer_register(&reg, &pit_t));
     CHECK(timer_register(&reg, &rtc_t));
     i8259_write(&pic, 0x20, 0x11); i8259_write(&pic, 0x21, 0x20); i8259_write(&pic, 0x21, 0x04); i8259_write(&pic, 0x21, 0x01);

@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage irq_router timer_registry
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage irq_router timer_registry mmio insn lapic ioapic acpi_tables acpi_pm
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -21,15 +21,24 @@ UNIT_SRC_pci      := dev/pci.c dev/ioport.c
 UNIT_SRC_i8042    := dev/i8042.c dev/ioport.c
 UNIT_SRC_sysreset := dev/sysreset.c dev/ioport.c
 UNIT_SRC_acpi_pmtimer := dev/acpi_pmtimer.c dev/ioport.c
-UNIT_SRC_irq_router := dev/irq_router.c dev/i8259.c dev/ioport.c
-UNIT_SRC_timer_registry := dev/timer_registry.c dev/irq_router.c dev/i8259.c dev/i8254.c dev/mc146818.c dev/ioport.c
+UNIT_SRC_irq_router := dev/irq_router.c dev/i8259.c dev/ioapic.c dev/lapic.c dev/ioport.c
+UNIT_SRC_mmio     := dev/mmio.c
+UNIT_SRC_insn     := arch/x86/insn_decode.c arch/x86/insn_emulate.c
+UNIT_SRC_lapic    := dev/lapic.c
+UNIT_SRC_ioapic   := dev/ioapic.c
+UNIT_SRC_acpi_tables := vm/acpi_tables.c vm/mptable.c
+UNIT_SRC_acpi_pm  := dev/acpi_pm.c dev/ioport.c
+UNIT_SRC_timer_registry := dev/timer_registry.c dev/irq_router.c dev/ioapic.c dev/lapic.c dev/i8259.c dev/i8254.c dev/mc146818.c dev/ioport.c
 
 UNIT_BINS := $(patsubst %,$(B)/unit/test_%,$(UNIT_TESTS))
 
 $(B)/unit/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/test.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
-	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -o $@ tests/unit/test_$*.c tests/unit/harness.c $(UNIT_SRC_$*)
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -MMD -MP -MF $@.d -o $@ tests/unit/test_$*.c tests/unit/harness.c $(UNIT_SRC_$*)
 
 .SECONDEXPANSION:
 $(UNIT_BINS): $$(UNIT_SRC_$$(patsubst test_%,%,$$(notdir $$@)))
+
+# Header dependencies of each test binary (all its sources' includes).
+-include $(UNIT_BINS:=.d)

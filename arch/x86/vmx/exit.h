@@ -18,6 +18,9 @@ enum vcpu_action exit_io(struct vcpu *v);
 enum vcpu_action exit_rdmsr(struct vcpu *v);
 enum vcpu_action exit_wrmsr(struct vcpu *v);
 enum vcpu_action exit_vmcall(struct vcpu *v);
+/* A guest access to a trapped MMIO region (from a shadow fault at gva, guest-physical gpa):
+ * decode the instruction at RIP and emulate it against the devices. */
+enum vcpu_action exit_mmio(struct vcpu *v, uint64_t gva, uint64_t gpa);
 
 /* Hypercalls: VMCALL with the number in RAX, arguments in RBX, RCX; result in RAX. */
 #define HC_PRINT        0       /* RBX = guest-virtual string, RCX = length (<= HC_PRINT_MAX) */

@@ -1,11 +1,14 @@
 /* CPUID: the host's values, minus what monovisor does not virtualise (VMX, SMX, MONITOR,
- * x2APIC, XSAVE/AVX, PMU, SMEP/SMAP...), plus the hypervisor bit and leaf. */
+ * XSAVE/AVX, PMU, SMEP/SMAP...), plus the hypervisor bit and leaf. The APIC, x2APIC and
+ * TSC-deadline bits describe the emulated LAPIC (dev/lapic.c), whose timer runs at the
+ * crystal clock leaf 0x15 reports, as on Intel parts since Skylake. */
 #include "exit.h"
 #include "vmx.h"
 #include "vmx_caps.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "lib.h"
+#include "dev/lapic.h"
 
 #define LEAF_HV_BASE        0x40000000u
 #define LEAF_HV_FEATURES    0x40000001u
@@ -17,6 +20,7 @@
 #define LEAF_EXT_FEATURES   7u
 #define LEAF_PMU            0xAu
 #define LEAF_XSAVE          0xDu
+#define LEAF_TOPOLOGY       0xBu
 #define LEAF_TSC_CRYSTAL    0x15u
 #define LEAF_FREQUENCY      0x16u
 #define LEAF_EXT_INFO       0x80000001u
@@ -33,8 +37,9 @@
 #define L1_ECX_OSXSAVE      BIT(27)
 #define L1_ECX_AVX          BIT(28)
 #define L1_ECX_HIDDEN       (CPUID1_ECX_VMX | CPUID1_ECX_SMX | L1_ECX_MONITOR | L1_ECX_DS_CPL | \
-                             L1_ECX_EST | L1_ECX_TM2 | L1_ECX_PDCM | L1_ECX_X2APIC | \
-                             L1_ECX_TSC_DEADLINE | L1_ECX_XSAVE | L1_ECX_OSXSAVE | L1_ECX_AVX)
+                             L1_ECX_EST | L1_ECX_TM2 | L1_ECX_PDCM | L1_ECX_XSAVE | \
+                             L1_ECX_OSXSAVE | L1_ECX_AVX)
+#define L1_ECX_LAPIC        (L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE)
 #define L1_EDX_ACPI         BIT(22)
 #define L1_EDX_HTT          BIT(28)
 #define L1_EDX_TM           BIT(29)
@@ -72,8 +77,8 @@ enum vcpu_action exit_cpuid(struct vcpu *v)
         switch (leaf) {
         case LEAF_FEATURES:
             b = (b & L1_EBX_BRAND_CLFLUSH) | L1_EBX_ONE_LOGICAL;
-            c = (c & ~L1_ECX_HIDDEN) | CPUID1_ECX_HYPERVISOR;
-            d &= ~L1_EDX_HIDDEN;
+            c = (c & ~L1_ECX_HIDDEN) | CPUID1_ECX_HYPERVISOR | L1_ECX_LAPIC;
+            d = (d & ~L1_EDX_HIDDEN) | CPUID1_EDX_APIC;
             break;
         case LEAF_EXT_FEATURES:
             b = sub == 0 ? b & L7_EBX_ALLOWED : 0;
@@ -88,20 +93,36 @@ enum vcpu_action exit_cpuid(struct vcpu *v)
         /* The TSC rate the VMM measured, not the CPU's nominal clock (Bochs claims 3.5 GHz for
          * a 100 MHz TSC): the guest needs no calibration against its PIT, which a vCPU that
          * shares the CPU with others cannot do reliably (its time jumps when it is switched
-         * out). Leaf 0x15 says TSC = crystal * 1/1 with the crystal at the TSC rate. */
+         * out). Leaf 0x15: the crystal is the LAPIC timer's clock (Linux takes its timer rate
+         * from it), and TSC = crystal * EBX / EAX, the ratio reduced to fit 32 bits. */
         case LEAF_TSC_CRYSTAL: {
-            uint32_t mult = 1;          /* ECX is 32 bits: a slower "crystal" times mult */
-            while (tsc_hz / mult > UINT32_MAX)
-                mult *= 2;
-            a = tsc_hz ? 1 : 0;
-            b = tsc_hz ? mult : 0;
-            c = (uint32_t)(tsc_hz / mult);
+            uint64_t num = tsc_hz, den = LAPIC_TIMER_HZ, x = num, y = den;
+            while (y) {
+                uint64_t t = x % y;
+                x = y;
+                y = t;
+            }
+            if (x) {
+                num /= x;
+                den /= x;
+            }
+            while (num > UINT32_MAX || den > UINT32_MAX) {
+                num >>= 1;
+                den >>= 1;
+            }
+            a = tsc_hz && den ? (uint32_t)den : 0;
+            b = tsc_hz && den ? (uint32_t)num : 0;
+            c = LAPIC_TIMER_HZ;
             d = 0;
             break;
         }
         case LEAF_FREQUENCY:
             a = b = (uint32_t)(tsc_hz / 1000000);
-            c = d = 0;
+            c = LAPIC_TIMER_HZ / 1000000;       /* the bus (reference) clock */
+            d = 0;
+            break;
+        case LEAF_TOPOLOGY:
+            d = 0;                              /* the vCPU's x2APIC ID */
             break;
         case LEAF_EXT_INFO:
             if (!(vmread(VMCS_PROC_CTLS) & PROC_SECONDARY_CONTROLS) ||

@@ -70,9 +70,13 @@ enum vcpu_action exit_cr_access(struct vcpu *v)
             ok = mmu_set_cr3(v, val);
         else if (cr == 4)
             ok = set_cr4(v, val);
-        else if (cr == 8)
-            v->cr8 = val & CR8_TPR_MASK;
-        else
+        else if (cr == 8) {
+            if (val & ~CR8_TPR_MASK) {          /* bits 63:4 are reserved */
+                vcpu_inject_gp0(v);
+                return VCPU_RESUME;
+            }
+            pc_set_cr8(&v->vm->plat, (uint8_t)val);
+        } else
             return vcpu_fail(v, "MOV to CR%u exit", cr);
         break;
     }
@@ -80,7 +84,7 @@ enum vcpu_action exit_cr_access(struct vcpu *v)
         if (cr == 3)
             vcpu_set_gpr(v, gpr, v->cr3);
         else if (cr == 8)
-            vcpu_set_gpr(v, gpr, v->cr8);
+            vcpu_set_gpr(v, gpr, pc_cr8(&v->vm->plat));
         else
             return vcpu_fail(v, "MOV from CR%u exit", cr);
         break;

@@ -80,7 +80,6 @@ static uint64_t *plain_slot(struct vcpu *v, uint32_t msr)
     case MSR_KERNEL_GS_BASE: return &v->msr.kernel_gs_base;
     case MSR_TSC_AUX: return &v->msr.tsc_aux;
     case MSR_MISC_ENABLE: return &v->msr.misc_enable;
-    case MSR_IA32_APIC_BASE: return &v->msr.apic_base;
     case MSR_PAT: return &v->msr.pat;
     default: return mtrr_slot(v, msr);
     }
@@ -114,7 +113,16 @@ enum vcpu_action exit_rdmsr(struct vcpu *v)
     case MSR_BIOS_SIGN_ID:
     case MSR_MCG_CAP:
     case MSR_MCG_STATUS: val = 0; break;
+    case MSR_IA32_APIC_BASE: val = pc_apic_base(&v->vm->plat); break;
+    case MSR_IA32_TSC_DEADLINE: val = pc_tsc_deadline_read(&v->vm->plat); break;
     default:
+        if (msr >= MSR_X2APIC_BASE && msr <= X2APIC_MSR_LAST) {
+            if (!pc_x2apic_read(&v->vm->plat, msr, &val)) {
+                vcpu_inject_gp0(v);
+                return VCPU_RESUME;
+            }
+            break;
+        }
         slot = plain_slot(v, msr);
         if (!slot)
             return unknown_msr(v, msr);
@@ -189,7 +197,17 @@ enum vcpu_action exit_wrmsr(struct vcpu *v)
     case MSR_BIOS_SIGN_ID:
     case MSR_MCG_STATUS:
         break;                      /* accepted and ignored, as microcode loaders expect */
+    case MSR_IA32_APIC_BASE:
+        gp = !pc_set_apic_base(&v->vm->plat, val, mmu_maxphyaddr());
+        break;
+    case MSR_IA32_TSC_DEADLINE:
+        pc_tsc_deadline_write(&v->vm->plat, val, rdtsc() + v->tsc_offset);
+        break;
     default: {
+        if (msr >= MSR_X2APIC_BASE && msr <= X2APIC_MSR_LAST) {
+            gp = !pc_x2apic_write(&v->vm->plat, msr, val);
+            break;
+        }
         uint64_t *slot = plain_slot(v, msr);
         if (!slot)
             return unknown_msr(v, msr);

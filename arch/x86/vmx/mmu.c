@@ -14,6 +14,7 @@
 #include "arch/x86/exception.h"
 #include "layout.h"
 #include "lib.h"
+#include "exit.h"
 
 #define CPUID_ADDR_SIZES 0x80000008u
 #define SHADOW_WINDOW    (2ull << 20)       /* what one shadow page table maps */
@@ -55,6 +56,8 @@ const char *gpt_mode_name(enum gpt_mode m)
     return "?";
 }
 
+unsigned mmu_maxphyaddr(void) { return maxphyaddr; }
+
 unsigned vcpu_cpl(void)
 {
     return (vmread(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
@@ -84,6 +87,17 @@ static void drop_parked(struct vcpu *v)
 {
     for (unsigned i = 0; i < MMU_PCID_SLOTS; i++)
         shadow_destroy(&v->parked[i].sh);
+}
+
+void mmu_sync_map(struct vcpu *v)
+{
+    uint64_t gen = v->vm->plat.mmio.generation;
+    if (gen == v->mmio_generation)
+        return;
+    v->mmio_generation = gen;
+    drop_parked(v);
+    shadow_flush(&v->shadow);
+    v->shadow_flushes++;
 }
 
 size_t mmu_table_pages(const struct vcpu *v)
@@ -251,7 +265,8 @@ static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t pag
     uint64_t span = v->mode == GPT_MODE_NONE ? SHADOW_WINDOW : MIN(page_size, SHADOW_WINDOW);
     uint64_t off = gva & (span - 1);            /* gva and gpa agree below the page size */
     uint64_t gva0 = gva - off, gpa0 = gpa - off;
-    if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE)
+    if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE ||
+        mmio_overlaps(&v->vm->plat.mmio, gpa0, span))
         return;
     uint64_t hpa0 = gmem_hpa(&v->vm->mem, gpa0);
     if (shadow_map_run(&v->shadow, gva0, hpa0, (unsigned)(span / PAGE_SIZE), writable, user, nx, page_size) == 0)
@@ -276,7 +291,15 @@ enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
     if (r == GPT_BAD_GPA)
         return vcpu_fail(v, "guest page table at guest-physical %#llx lies outside the VM's memory",
                          (unsigned long long)w.bad_gpa);
-    uint64_t hpa = gmem_hpa(&v->vm->mem, w.gpa & ~(PAGE_SIZE - 1));
+    const struct mmio_region *mr = mmio_find_const(&v->vm->plat.mmio, w.gpa);
+    if (mr && !mr->ops->hpa) {
+        if (access & GPT_ACC_FETCH)
+            return vcpu_fail(v, "instruction fetch from %s MMIO at guest-physical %#llx",
+                             mr->ops->name, (unsigned long long)w.gpa);
+        return exit_mmio(v, gva, w.gpa);
+    }
+    uint64_t hpa = mr ? mr->ops->hpa(mr->dev, (w.gpa - mr->base) & ~(PAGE_SIZE - 1))
+                      : gmem_hpa(&v->vm->mem, w.gpa & ~(PAGE_SIZE - 1));
     if (hpa == GPA_INVALID)
         return vcpu_fail(v, "access to guest-physical %#llx (linear %#llx), outside the VM's %llu MiB",
                          (unsigned long long)w.gpa, (unsigned long long)gva,
@@ -327,6 +350,41 @@ static bool translate(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
     return true;
 }
 
+/* A VMM access on the guest's behalf that lands on a claimed region: trapped registers see
+ * the width the guest used when it is one the bus has (1/2/4/8 bytes), else byte by byte;
+ * device memory is read or written in place. */
+static bool access_mmio(struct vcpu *v, uint64_t gpa, uint8_t *b, size_t n, bool write)
+{
+    struct mmio_table *t = &v->vm->plat.mmio;
+    const struct mmio_region *mr = mmio_find_const(t, gpa);
+    if (mr->ops->hpa) {
+        uint64_t off = gpa - mr->base;
+        if (off + n > mr->len || (off & (PAGE_SIZE - 1)) + n > PAGE_SIZE)
+            return false;
+        uint8_t *p = (uint8_t *)phys_to_virt(mr->ops->hpa(mr->dev, off & ~(PAGE_SIZE - 1))) + (off & (PAGE_SIZE - 1));
+        if (write)
+            memcpy(p, b, n);
+        else
+            memcpy(b, p, n);
+        return true;
+    }
+    if (n == 1 || n == 2 || n == 4 || n == 8) {
+        uint64_t val = 0;
+        if (write) {
+            memcpy(&val, b, n);
+            return mmio_write(t, gpa, (unsigned)n, val);
+        }
+        if (!mmio_read(t, gpa, (unsigned)n, &val))
+            return false;
+        memcpy(b, &val, n);
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!access_mmio(v, gpa + i, b + i, 1, write))
+            return false;
+    return true;
+}
+
 static bool access_gva(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool write)
 {
     uint8_t *b = buf;
@@ -335,7 +393,8 @@ static bool access_gva(struct vcpu *v, uint64_t gva, void *buf, size_t len, bool
         size_t n = MIN(len, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
         if (!translate(v, gva, write, &gpa))
             return false;
-        bool ok = write ? gmem_write(&v->vm->mem, gpa, b, n) : gmem_read(&v->vm->mem, gpa, b, n);
+        bool ok = mmio_find_const(&v->vm->plat.mmio, gpa) ? access_mmio(v, gpa, b, n, write)
+                  : write ? gmem_write(&v->vm->mem, gpa, b, n) : gmem_read(&v->vm->mem, gpa, b, n);
         if (!ok) {
             vcpu_fail(v, "access to guest-physical %#llx, outside the VM's memory", (unsigned long long)gpa);
             return false;

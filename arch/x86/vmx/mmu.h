@@ -26,6 +26,9 @@ void mmu_update_mode(struct vcpu *v);
 /* False when the write was refused (#GP queued) or the VM stopped. */
 bool mmu_set_cr3(struct vcpu *v, uint64_t cr3);
 void mmu_invlpg(struct vcpu *v, uint64_t gva);
+/* Before an entry: if a device region was claimed or released since, every shadow translation
+ * is dropped, so none reaches RAM that a region now covers or misses one it left. */
+void mmu_sync_map(struct vcpu *v);
 /* Shadow table pages held: the current shadow and the parked ones of other PCIDs. */
 size_t mmu_table_pages(const struct vcpu *v);
 enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec);
@@ -35,5 +38,7 @@ enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec);
 bool mmu_read_gva(struct vcpu *v, uint64_t gva, void *buf, size_t len);
 bool mmu_write_gva(struct vcpu *v, uint64_t gva, const void *buf, size_t len);
 unsigned vcpu_cpl(void);
+/* The guest's physical-address width (CPUID 0x80000008 as it sees it). */
+unsigned mmu_maxphyaddr(void);
 const char *gpt_mode_name(enum gpt_mode m);
 #endif

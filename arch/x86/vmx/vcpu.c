@@ -27,7 +27,6 @@ int vmx_run(struct vcpu_regs *regs, int launched);
 #define DR6_INIT            0xFFFF0FF0ull
 #define PAT_POWER_ON        0x0007040600070406ull
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
-#define APIC_BASE_DEFAULT   (0xFEE00000ull | BIT(11) | BIT(8))  /* enabled, BSP */
 #define XCR0_X87            BIT(0)
 
 /* Exceptions that always exit: #PF for the shadow MMU. */
@@ -185,7 +184,6 @@ static void set_guest_state(struct vcpu *v)
     v->dr6 = DR6_INIT;
     v->msr.pat = PAT_POWER_ON;
     v->msr.misc_enable = MISC_ENABLE_FAST_STRINGS;
-    v->msr.apic_base = APIC_BASE_DEFAULT;
     /* Guest TSC starts near 0 at VM start, as after a reset. */
     v->tsc_offset = (uint64_t)0 - rdtsc();
     vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
@@ -340,6 +338,12 @@ static void deliver_events(struct vcpu *v)
     if (vm->con_in_len)
         vm_console_pump(vm);
     bool irq_waiting = v->pending_irq >= 0 || pc_intr_pending(&vm->plat);
+    /* An NMI from the LAPIC (LINT1, an NMI IPI) is taken when nothing else is being injected
+     * and the guest is not blocking NMIs: until then it stays latched in the LAPIC. */
+    if (!v->pending.valid && pc_nmi_pending(&vm->plat) &&
+        !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI |
+                                                INTERRUPTIBILITY_MOV_SS)) && pc_take_nmi(&vm->plat))
+        v->pending = (struct pending_event){ .valid = true, .vector = EXC_NMI, .type = INTR_TYPE_NMI };
     if (v->pending.valid) {
         struct pending_event *p = &v->pending;
         uint32_t info = INTR_INFO_VALID | p->vector | ((uint32_t)p->type << INTR_INFO_TYPE_SHIFT);
@@ -410,6 +414,7 @@ void vcpu_run(struct vcpu *v)
     }
     lazy_regs_load(v);
     while (vm->state == VM_RUNNING) {
+        mmu_sync_map(v);
         deliver_events(v);
         if (vmx_run(&v->regs, v->launched)) {
             exit_report_entry_failure(v, true);

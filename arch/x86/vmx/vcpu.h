@@ -48,7 +48,7 @@ struct port_stat {
 
 struct vcpu_msrs {
     uint64_t pat, star, lstar, cstar, fmask, kernel_gs_base, tsc_aux, misc_enable;
-    uint64_t apic_base, mtrr_def_type, mtrr_fixed[VCPU_MTRR_FIXED], mtrr_var[2 * VCPU_MTRR_VAR_PAIRS];
+    uint64_t mtrr_def_type, mtrr_fixed[VCPU_MTRR_FIXED], mtrr_var[2 * VCPU_MTRR_VAR_PAIRS];
 };
 
 /* With PCIDs a CR3 write may keep the TLB entries of the PCID it switches to (bit 63): the
@@ -72,7 +72,7 @@ struct vcpu {
     uint32_t proc_ctls;             /* the primary controls as last written to the VMCS */
 
     /* The guest's view of its control state. */
-    uint64_t cr0, cr3, cr4, cr8, efer, xcr0;
+    uint64_t cr0, cr3, cr4, efer, xcr0;
     uint64_t dr[4], dr6;
     struct vcpu_msrs msr;
     uint64_t tsc_offset;
@@ -88,6 +88,8 @@ struct vcpu {
     struct shadow_slot parked[MMU_PCID_SLOTS];  /* other PCIDs' shadows, kept across CR3 writes */
     uint64_t pcid_switches, pcid_kept;  /* CR3 writes to another PCID; of those, no flush needed */
     uint64_t shadow_faults, shadow_flushes, guest_pf_injected;
+    uint64_t mmio_generation;           /* the VM's MMIO map the shadow was built for */
+    uint64_t mmio_exits;                /* trapped MMIO instructions emulated */
     uint64_t shadow_prefills;           /* faults that filled a whole large-page window */
 
     /* Exit bookkeeping. */

@@ -11,8 +11,9 @@
 #define GUEST_IDT_H
 #include "types.h"
 
-/* Exceptions 0-31, then the PIC's 16 IRQs at IRQ_VECTOR_BASE (guests program ICW2 so). */
-#define IDT_VECTORS 48
+/* Every vector has a stub: exceptions 0-31, the PIC's 16 IRQs at IRQ_VECTOR_BASE (guests
+ * program ICW2 so), and the rest for APIC vectors. */
+#define IDT_VECTORS 256
 #define IRQ_VECTOR_BASE 32
 
 #ifdef __x86_64__

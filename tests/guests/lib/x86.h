@@ -95,4 +95,11 @@ static inline void poke64(ulong a, u64 v) { *(volatile u64 *)a = v; }
 #define EFER_NXE (1u << 11)
 #define FLAGS_DF (1u << 10)
 
+/* u64 / u32 without libgcc (32-bit guests): two DIVs, high half first, so neither overflows. */
+static inline u64 div64_32(u64 n, u32 d)
+{
+	u32 hi = (u32)(n >> 32), lo = (u32)n, q_hi = hi / d, r = hi % d, q_lo;
+	__asm__("divl %2" : "=a"(q_lo), "+d"(r) : "rm"(d), "0"(lo));
+	return (u64)q_hi << 32 | q_lo;
+}
 #endif
