@@ -140,6 +140,8 @@ void trace_exit_end(struct vcpu *v, uint64_t entry_tsc)
     cost_stat_add(&v->stats[e->reason < EXIT_REASON_MAX ? e->reason : 0], cost);
     if (e->event == TRACE_EV_IO)
         port_add(v, (uint16_t)e->info, e->flags & TRACE_F_IN, cost);
+    if (e->flags & TRACE_F_MMIO)
+        cost_stat_add(&v->mmio_stat, cost);
     struct trace_buf *t = &trace_cpu0;
     if (t->classes & TRACE_CLASS(e->event)) {
         struct trace_rec r = {
@@ -380,9 +382,17 @@ static int cmd_exits(int argc, char **argv)
         return 0;
     kprintf("%-22s %10s %7s %7s %10s %10s %10s %10s %10s\n", "reason", "count", "count%", "cycles%",
             "avg", "min", "p50<=", "p95<=", "max");
-    for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
+    static struct cost_stat mmio;
+    memset(&mmio, 0, sizeof(mmio));
+    for (size_t i = 0; i < nvms; i++)
+        if (!only || vms[i] == only)
+            add_stat(&mmio, &vms[i]->vcpu.mmio_stat);
+    for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
         if (sum[r].count)
             print_stat_row(vmx_exit_reason_name(r), &sum[r], all_count, all_cycles ? all_cycles : 1);
+        if (r == EXIT_REASON_EXCEPTION_NMI && mmio.count)   /* the part of those that was MMIO */
+            print_stat_row("  of which MMIO", &mmio, all_count, all_cycles ? all_cycles : 1);
+    }
     if (only) {
         const struct vcpu *v = &only->vcpu;
         kprintf("shadow MMU: %llu fills (%llu of a whole large-page window), %llu flushes, "
@@ -398,6 +408,15 @@ static int cmd_exits(int argc, char **argv)
                 (unsigned long long)p->pit.out0_edges, (unsigned long long)p->pit.out0_late,
                 (unsigned long long)p->irq.merged[PC_IRQ_PIT], (unsigned long long)p->pic.acks[0],
                 (unsigned long long)p->timers.updates);
+        const struct lapic *l = &p->lapic;
+        kprintf("LAPIC: %llu interrupts accepted, %llu EOIs, %llu timer interrupts (%llu periods "
+                "stretched to 200 us), %llu self-IPIs, %llu bad register accesses; I/O APIC: %llu "
+                "messages delivered, %llu EOIs; %llu MMIO instructions emulated\n",
+                (unsigned long long)l->accepted, (unsigned long long)l->eoi,
+                (unsigned long long)l->timer_fired, (unsigned long long)l->timer_clamped,
+                (unsigned long long)l->ipi_self, (unsigned long long)l->unknown,
+                (unsigned long long)p->irq.msgs_delivered, (unsigned long long)p->ioapic.eois,
+                (unsigned long long)v->mmio_exits);
     }
     return 0;
 }
@@ -455,6 +474,7 @@ static int cmd_stats(int argc, char **argv)
             continue;
         struct vcpu *v = &vms[i]->vcpu;
         memset(v->stats, 0, sizeof(v->stats));
+        memset(&v->mmio_stat, 0, sizeof(v->mmio_stat));
         memset(v->ports, 0, sizeof(v->ports));
         v->port_stats_dropped = 0;
     }

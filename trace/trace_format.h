@@ -49,5 +49,6 @@
 #define TRACE_F_REP          0x0004  /* I/O: REP prefix */
 #define TRACE_F_SIZE_SHIFT   4       /* I/O: access size in bytes (1, 2, 4) in bits 4..6 */
 #define TRACE_F_SIZE_MASK    0x0070
+#define TRACE_F_MMIO         0x0100  /* exception (#PF): a trapped MMIO instruction was emulated */
 
 #endif

@@ -75,6 +75,7 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
     p->pit_timer = (struct dev_timer){ "pit", PIT_HZ, PC_IRQ_PIT, pit_next, pit_catch_up, &p->pit, NULL };
     p->rtc_timer = (struct dev_timer){ "rtc", RTC_HZ, PC_IRQ_RTC, rtc_next, rtc_catch_up, &p->rtc, NULL };
     ns16550_init(&p->com1, PC_COM1_BASE, com1_tx, com1_irq, p);
+    pc_line_fed_from_outside(p, PC_IRQ_COM1);   /* the VM's console: typed input any time */
     ns16550_init(&p->com2, PC_COM2_BASE, com2_tx, com2_irq, p);
     i8042_init(&p->kbc, kbc_reset, isa_irq, p);
     sysreset_init(&p->sysreset, reset, NULL, p);
@@ -111,8 +112,18 @@ uint64_t pc_timer_deadline_host(const struct pc_platform *p)
 bool pc_intr_pending(struct pc_platform *p) { return irq_pending(&p->irq); }
 uint8_t pc_intr_ack(struct pc_platform *p) { return irq_ack(&p->irq); }
 
+void pc_line_fed_from_outside(struct pc_platform *p, unsigned line)
+{
+    if (line < IRQ_GSI_COUNT)
+        p->fed_lines |= 1u << line;
+}
+
 bool pc_may_wake(const struct pc_platform *p)
 {
-    /* COM1 is the VM's console: the operator may type at any time. COM2 has no input. */
-    return p->timers.deadline != UINT64_MAX || irq_line_enabled(&p->irq, PC_IRQ_COM1);
+    if (p->timers.deadline != UINT64_MAX)
+        return true;
+    for (uint32_t lines = p->fed_lines; lines; lines &= lines - 1)
+        if (irq_line_enabled(&p->irq, (unsigned)__builtin_ctz(lines)))
+            return true;
+    return false;
 }

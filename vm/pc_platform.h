@@ -64,6 +64,7 @@ struct pc_platform {
     struct ioapic ioapic;
     uint64_t lapic_page;            /* where the LAPIC page is decoded, LAPIC_MMIO_NONE: nowhere */
     uint64_t lapic_base_conflicts;  /* IA32_APIC_BASE moved onto another device's region */
+    uint32_t fed_lines;             /* lines of devices fed from outside (pc_line_fed_from_outside) */
 };
 
 /* Powers the platform on: time 0 now, fresh devices in their power-on state, registered in
@@ -94,7 +95,10 @@ uint64_t pc_timer_deadline_host(const struct pc_platform *p);
 /* An interrupt waits for the vCPU, and the vCPU takes it (the acknowledge cycle). */
 bool pc_intr_pending(struct pc_platform *p);
 uint8_t pc_intr_ack(struct pc_platform *p);
+/* A device on this line is fed from outside the VM (console input; later a NIC's frames, a
+ * disk's completions): its interrupt can come whenever, so a halted vCPU waits for it. */
+void pc_line_fed_from_outside(struct pc_platform *p, unsigned line);
 /* Could anything still interrupt a halted vCPU: a timer due on an enabled line, or an
- * enabled line of a device fed from outside (console input)? False means halted forever. */
+ * enabled line of a device fed from outside? False means halted forever. */
 bool pc_may_wake(const struct pc_platform *p);
 #endif

@@ -196,6 +196,11 @@ def guest_dev_fuzz():
 
 
 @test("qemu")
+def guest_dev_fuzz_apic_only():
+    run_guest("dev_fuzz", ["dev_fuzz"], append="apic_only=1 ops=60000")
+
+
+@test("qemu")
 def guest_vga_scribble():
     run_guest("vga_scribble", ["vga_scribble"], append="frames=20")
 

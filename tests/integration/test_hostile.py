@@ -66,6 +66,33 @@ def tsc_moved_by_a_guest_leaves_device_time_alone():
 
 
 @test("bochs")
+def apic_garbage_beside_canary():
+    """Issue 11's bad input: dev_fuzz (apic_only, a finite run) writes garbage to every LAPIC
+    and I/O APIC register, runs the LAPIC timer with a period of one clock, and moves
+    IA32_APIC_BASE into its RAM and onto the I/O APIC's page. Its VM must not hang or take the
+    CPU from the canary, the one-clock timer must be stretched and counted, and afterwards its
+    PIT must still tick at 1 kHz through the 8259 and LINT0. (The port fuzz is in the mix.)"""
+    iso = make_iso("hostile-apic", f"{elf('canary')} vm=canary mem=16M -- seconds=10",
+                   f"{elf('dev_fuzz')} vm=fuzz mem=16M -- ops=60000 apic_only=1")
+    with Guest("run-bochs", "--iso", iso, timeout=600, log=log_path("hostile-apic")) as g:
+        g.expect(r"monovisor: all autostart VMs have run", 540)
+        out = g.buf
+        check("PANIC" not in out and "FATAL" not in out, "the VMM stopped", g)
+        lines = guest_verdicts(out, "fuzz", "dev_fuzz")
+        for l in lines:
+            if l.startswith("DEV_FUZZ done") or l.startswith("DEV_FUZZ timer"):
+                print("  " + l, flush=True)
+        print("  " + canary_ok(out), flush=True)
+        exits = g.command("exits fuzz")
+        m = re.search(r"LAPIC: (\d+) interrupts accepted, (\d+) EOIs, (\d+) timer interrupts \((\d+) periods "
+                      r"stretched to 200 us\)", exits)
+        check(m, f"no LAPIC line in `exits fuzz`:\n{exits}", g)
+        check(int(m.group(4)) > 0, f"the one-clock periodic timer was never stretched: {m.group(0)}", g)
+        print("  " + [l for l in exits.splitlines() if l.startswith("LAPIC:")][0], flush=True)
+        halt(g)
+
+
+@test("bochs")
 def runner_drains_the_bochs_screen():
     """Issue 17's "machine reset" was the test machinery: with its debugger compiled in, Bochs'
     term display draws on a pty of its own, which nobody read. Once ~4 KiB of screen updates

@@ -94,24 +94,16 @@ enum vcpu_action exit_cpuid(struct vcpu *v)
          * a 100 MHz TSC): the guest needs no calibration against its PIT, which a vCPU that
          * shares the CPU with others cannot do reliably (its time jumps when it is switched
          * out). Leaf 0x15: the crystal is the LAPIC timer's clock (Linux takes its timer rate
-         * from it), and TSC = crystal * EBX / EAX, the ratio reduced to fit 32 bits. */
+         * from it), and TSC = crystal * EBX / EAX. Linux multiplies crystal kHz by EBX in 32
+         * bits, so EBX stays below 2^32 / (crystal kHz), as real parts' small ratios do: the
+         * largest denominator that allows, the numerator rounded. */
         case LEAF_TSC_CRYSTAL: {
-            uint64_t num = tsc_hz, den = LAPIC_TIMER_HZ, x = num, y = den;
-            while (y) {
-                uint64_t t = x % y;
-                x = y;
-                y = t;
-            }
-            if (x) {
-                num /= x;
-                den /= x;
-            }
-            while (num > UINT32_MAX || den > UINT32_MAX) {
-                num >>= 1;
-                den >>= 1;
-            }
-            a = tsc_hz && den ? (uint32_t)den : 0;
-            b = tsc_hz && den ? (uint32_t)num : 0;
+            const uint64_t crystal_khz = LAPIC_TIMER_HZ / 1000, limit = UINT32_MAX / crystal_khz;
+            uint64_t ratio_up = (tsc_hz + LAPIC_TIMER_HZ - 1) / LAPIC_TIMER_HZ;
+            uint64_t den = ratio_up ? MAX(limit / ratio_up, 1) : 0;
+            uint64_t num = den ? (tsc_hz * den + LAPIC_TIMER_HZ / 2) / LAPIC_TIMER_HZ : 0;
+            a = num ? (uint32_t)den : 0;
+            b = (uint32_t)MIN(num, limit);
             c = LAPIC_TIMER_HZ;
             d = 0;
             break;

@@ -90,6 +90,7 @@ struct vcpu {
     uint64_t shadow_faults, shadow_flushes, guest_pf_injected;
     uint64_t mmio_generation;           /* the VM's MMIO map the shadow was built for */
     uint64_t mmio_exits;                /* trapped MMIO instructions emulated */
+    struct cost_stat mmio_stat;         /* their cost (a part of the #PF exits') */
     uint64_t shadow_prefills;           /* faults that filled a whole large-page window */
 
     /* Exit bookkeeping. */

@@ -1,7 +1,8 @@
 /* What the hostile guests share: a seeded xorshift generator, the emulated device ports they
  * aim at, and the rule that keeps random data from the writes that end the VM on purpose
  * (those are tested on their own): the exit port 0xf4, PIIX reset control 0xcf9 bit 2 (RST)
- * and bit 1 (SYS_RST), port 0x92 bit 0 (fast reset) and the i8042 command port 0x64. */
+ * and bit 1 (SYS_RST), port 0x92 bit 0 (fast reset), the i8042 command port 0x64 and the ACPI
+ * PM1a control block 0xb004-0xb005 (SLP_EN with SLP_TYP S5 powers off). */
 #ifndef GUEST_HOSTILE_H
 #define GUEST_HOSTILE_H
 #include "types.h"
@@ -25,13 +26,17 @@ static const u16 hostile_device_ports[] = {
 };
 #define HOSTILE_NPORTS (sizeof(hostile_device_ports) / sizeof(hostile_device_ports[0]))
 
+#define HOSTILE_PM1_CNT 0xb004
+
 /* A random port outside the VM-ending ones and the guest's own console, COM1 (0x3f8-0x3ff:
- * a random MCR write puts it in loopback and the guest's verdicts are never seen). */
+ * a random MCR write puts it in loopback and the guest's verdicts are never seen). A dword
+ * write at 0xb001-0xb003 would reach PM1_CNT too. */
 static inline u16 hostile_random_port(u32 *s)
 {
 	for (;;) {
 		u16 p = (u16)xorshift32(s);
-		if (p != 0xf4 && p != 0x64 && p != 0x92 && (p < 0xcf6 || p > 0xcf9) && (p < 0x3f8 || p > 0x3ff))
+		if (p != 0xf4 && p != 0x64 && p != 0x92 && (p < 0xcf6 || p > 0xcf9) && (p < 0x3f8 || p > 0x3ff) &&
+		    (p < HOSTILE_PM1_CNT - 3 || p > HOSTILE_PM1_CNT + 1))
 			return p;
 	}
 }
