@@ -144,15 +144,7 @@ static void spin_ms(u32 ms)
  * LINT1 NMI), timer and error masked, TPR 0, every I/O APIC pin and 8259 line masked. */
 static void apic_baseline(void)
 {
-	lapic_write(LAPIC_SVR, SVR_ENABLE | V_SPURIOUS);
-	lapic_write(LAPIC_TPR, 0);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | V_TIMER);
-	lapic_write(LAPIC_TIMER_ICR, 0);
-	lapic_write(LAPIC_LVT_LINT0, LVT_DM_EXTINT);
-	lapic_write(LAPIC_LVT_LINT1, LVT_DM_NMI);
-	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED | 0xfe);
-	for (u32 pin = 0; pin < 24; pin++)
-		ioapic_write(IOAPIC_REDTBL(pin), RTE_MASKED);
+	apic_virtual_wire(V_TIMER);
 	outb(PIC1_DATA, 0xff);
 	outb(PIC2_DATA, 0xff);
 }

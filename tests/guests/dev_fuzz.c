@@ -91,10 +91,15 @@ static void fuzz_lapic(u32 *seed, u32 x)
 static void fuzz_ioapic(u32 *seed, u32 x)
 {
 	u32 reg = xorshift32(seed) & 0x7f, v = xorshift32(seed);
-	/* Fixed or lowest priority, active high: an active-low level pin on an idle (low) ISA
-	 * line is asserted for good, an endless interrupt natively too. */
-	if (reg >= IOAPIC_REDTBL(0) && !(reg & 1))
+	/* Fixed or lowest priority, and each pin's true polarity: ISA lines (pins 0-15) idle low
+	 * and are active high, PCI lines (16-23) idle high and are active low. A level pin of the
+	 * other polarity is asserted for good, an endless interrupt on any PC, and the guest would
+	 * never get to its verdict. */
+	if (reg >= IOAPIC_REDTBL(0) && !(reg & 1)) {
 		v = irq_vector(v & ~(LVT_DM_BITS | RTE_ACTIVE_LOW)) | (v & LVT_DM_LOWEST);
+		if ((reg - IOAPIC_REDTBL(0)) / 2 >= 16)
+			v |= RTE_ACTIVE_LOW;
+	}
 	if (x & (1u << 20))
 		(void)ioapic_read(reg);
 	else
@@ -126,17 +131,26 @@ static void fastest_timer(void)
 	lapic_write(LAPIC_TIMER_ICR, qemu_tcg() ? TCG_FAST_PERIOD : 1);
 }
 
+/* Which APIC operations run (`apic_ops=MASK`, to narrow a finding down): 1 IA32_APIC_BASE
+ * moves, 2 the one-clock timer, 4 LAPIC registers, 8 I/O APIC registers. */
+#define APIC_OPS_ALL    0xf
+static u32 apic_ops = APIC_OPS_ALL;
+
 static void fuzz_apics(u32 *seed, u32 x)
 {
 	u32 what = (x >> 21) & 0x3ff;
-	if (what == 0)
-		move_apic_base();
-	else if (what == 1)
-		fastest_timer();
-	else if (what & 1)
-		fuzz_lapic(seed, x);
-	else
+	if (what == 0) {
+		if (apic_ops & 1)
+			move_apic_base();
+	} else if (what == 1) {
+		if (apic_ops & 2)
+			fastest_timer();
+	} else if (what & 1) {
+		if (apic_ops & 4)
+			fuzz_lapic(seed, x);
+	} else if (apic_ops & 8) {
 		fuzz_ioapic(seed, x);
+	}
 }
 
 /* The APICs as apic_baseline in the apic guest leaves them: virtual wire, nothing pending. */
@@ -144,15 +158,7 @@ static void apics_home(void)
 {
 	wrmsr(MSR_APIC_BASE, LAPIC_DEFAULT | APIC_BASE_EN | (rdmsr(MSR_APIC_BASE) & APIC_BASE_BSP));
 	lapic_base = LAPIC_DEFAULT;
-	lapic_write(LAPIC_SVR, SVR_ENABLE | 0xff);
-	lapic_write(LAPIC_TPR, 0);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | V_FUZZ_TIMER);
-	lapic_write(LAPIC_TIMER_ICR, 0);
-	lapic_write(LAPIC_LVT_LINT0, LVT_DM_EXTINT);
-	lapic_write(LAPIC_LVT_LINT1, LVT_DM_NMI);
-	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED | 0xfe);
-	for (u32 pin = 0; pin < 24; pin++)
-		ioapic_write(IOAPIC_REDTBL(pin), RTE_MASKED);
+	apic_virtual_wire(V_FUZZ_TIMER);
 	for (u32 i = 0; i < 256; i++)
 		lapic_eoi();                    /* whatever is left in service */
 }
@@ -195,6 +201,7 @@ static void t_fuzz(void)
 	outb(PIC2_DATA, 0);
 	sti();
 	bool apic_only = cmdline_uint("apic_only", 0) != 0;
+	apic_ops = cmdline_uint("apic_ops", APIC_OPS_ALL);
 	u32 reads = 0, writes = 0;
 	for (u32 i = 0; !ops || i < ops; i++) {   /* ops=0: forever */
 		u32 x = xorshift32(&seed);

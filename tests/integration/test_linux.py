@@ -34,9 +34,11 @@ def vm_lines(out, vm):
     return [l[len(vm) + 3:] for l in out.splitlines() if l.startswith(f"[{vm}] ")]
 
 
-def check_workloads(out, vm, apic=False, min_rate=0.8):
+def check_workloads(out, vm, apic=False, shared=False):
     """The init's markers, the CPU workload's result, and the tick rate while the CPU is busy:
-    IRQ 0 from the PIT through the 8259 (legacy), or the LAPIC timer (APIC mode)."""
+    IRQ 0 from the PIT through the 8259 (legacy), or the LAPIC timer (APIC mode).
+    shared: the VM shares the CPU with another busy one (see two_linux_vms_at_once)."""
+    min_rate = 0.6 if shared and apic else 0.8
     lines = "\n".join(vm_lines(out, vm))
     for marker in ("MVLINUX: init started", "MVLINUX: done"):
         check(marker in lines, f"{vm}: no '{marker}'")
@@ -55,9 +57,9 @@ def check_workloads(out, vm, apic=False, min_rate=0.8):
         check(re.search(r"^\s*4:\s+[1-9]\d*\s+IO-APIC\s+4-edge\s+ttyS0", lines, re.M),
               f"{vm}: /proc/interrupts lacks COM1 on I/O APIC pin 4")
         check(re.search(r"^\s*LOC:\s+[1-9]\d*", lines, re.M), f"{vm}: no LAPIC timer interrupts")
-        check(re.search(r"MVLINUX: clockevent lapic-deadline clocksource tsc", lines),
-              f"{vm}: the clock event device is not the LAPIC's TSC-deadline timer: "
-              f"{re.search(r'MVLINUX: clockevent.*', lines)}")
+        ce = re.search(r"MVLINUX: clockevent (\S+) clocksource (\S+)", lines)
+        check(ce and ce.group(1) == "lapic-deadline" and (shared or ce.group(2) == "tsc"),
+              f"{vm}: expected the LAPIC's TSC-deadline timer and the TSC: {ce and ce.group(0)}")
         check(re.search(r"ACPI: PM-Timer IO Port: 0xb008", lines), f"{vm}: the FADT's PM timer was not found")
     else:
         check(re.search(r"^\s*0:\s+\d+\s+XT-PIC\s+timer", lines, re.M), f"{vm}: /proc/interrupts lacks the PIT")
@@ -150,11 +152,13 @@ def two_linux_vms_at_once():
               "lxa did not halt cleanly")
         check(re.search(r"monovisor: vm lxb stopped: powered off \(ACPI S5\)", out), "lxb did not power off")
         check_workloads(out, "lxa")
-        # A tickless kernel arms each LAPIC tick from the last one it handled. While the other
-        # VM holds the CPU (5 ms turns, longer than the 4 ms tick) a due tick waits, and the
-        # kernel then skips the periods that passed instead of replaying them (a periodic PIT's
-        # edges merge in IRR instead): fewer ticks per guest second than HZ, never more.
-        check_workloads(out, "lxb", apic=True, min_rate=0.6)
+        # Sharing the CPU: a tickless kernel arms each LAPIC tick from the last one it handled.
+        # While the other VM holds the CPU (5 ms turns, longer than the 4 ms tick) a due tick
+        # waits, and the kernel then skips the periods that passed instead of replaying them:
+        # fewer ticks per guest second than HZ, never more. Early in boot the PIT's ticks that
+        # merged meanwhile leave jiffies behind the TSC, and the clocksource watchdog marks the
+        # TSC unstable (in both VMs, legacy or not), so the clocksource may be acpi_pm.
+        check_workloads(out, "lxb", apic=True, shared=True)
         lxb = "\n".join(vm_lines(out, "lxb"))
         check(re.search(r"PCI: Using configuration type 1", lxb) and re.search(r"pci 0000:00:00\.0: \[8086:1237\]", lxb),
               "lxb did not find the i440FX host bridge through configuration mechanism #1")

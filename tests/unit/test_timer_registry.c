@@ -174,3 +174,51 @@ TEST(masked_edge_shows_in_irr_when_the_pic_is_read)
     (void)i8259_read(&pic, 0x20);       /* nothing newly due: no catch-up */
     CHECK_EQ(reg.updates, updates);
 }
+
+/* The whole interrupt side as a VM has it: PIT, RTC and the LAPIC timer in the registry, the
+ * router with the 8259, I/O APIC and LAPIC, the clock running. Random register garbage (as the
+ * dev_fuzz guest writes it), line changes, acks and EOIs, with a registry update before each
+ * "entry" as the vCPU does: every call must return, and the next deadline must be after now
+ * or none (an endless run of due deadlines would keep a vCPU exiting and never running). */
+static struct lapic lapic;
+static struct ioapic ioapic;
+static struct dev_timer lapic_t;
+static uint64_t lapic_clock(void *ctx) { return time_to_ticks(now, LAPIC_TIMER_HZ, TIME_HZ); }
+static void lapic_eoi_cb(void *ctx, uint8_t vector) { irq_eoi_broadcast(&irq, vector); }
+static uint64_t lapic_next_cb(void *l) { return lapic_timer_next(l); }
+static void lapic_up_cb(void *l) { lapic_timer_catch_up(l); }
+static bool lapic_en_cb(void *l) { return lapic_timer_enabled(l); }
+
+TEST(whole_interrupt_side_fuzzed)
+{
+    setup();
+    lapic_init(&lapic, 0, true, lapic_clock, lapic_eoi_cb, NULL);
+    lapic_virtual_wire(&lapic);
+    dev_clock_on_move(&lapic.clock, timer_moved, &reg);
+    ioapic_init(&ioapic, 1, NULL, NULL, NULL);
+    irq_router_attach_apics(&irq, &ioapic, &lapic);
+    lapic_t = (struct dev_timer){ "lapic", LAPIC_TIMER_HZ, 0, lapic_next_cb, lapic_up_cb, &lapic, lapic_en_cb };
+    CHECK(timer_register(&reg, &lapic_t));
+    pit_periodic(1193);
+    uint32_t x = 0x1234567;
+    unsigned late = 0;
+    for (unsigned step = 0; step < 300000; step++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        uint32_t v = x * 2654435761u;
+        switch (x % 10) {
+        case 0: case 1: lapic_mmio_write(&lapic, (x >> 4) % 0x40 * 16, v); break;
+        case 2: ioapic_reg_write(&ioapic, (uint8_t)(x >> 4), v); break;
+        case 3: if (irq_pending(&irq)) (void)irq_ack(&irq); break;
+        case 4: lapic_mmio_write(&lapic, LAPIC_EOI, 0); break;
+        case 5: i8259_write(&pic, (x >> 4) & 1 ? 0x21 : 0x20, (uint8_t)v); break;
+        case 6: irq_set(&irq, (x >> 4) % IRQ_GSI_COUNT, v & 1); break;
+        case 7: (void)lapic_mmio_read(&lapic, (x >> 4) % 0x40 * 16); break;
+        default: now += v % 20000; break;
+        }
+        uint64_t next = timers_update(&reg, now);
+        if (next <= now && next != UINT64_MAX)
+            late++;
+    }
+    printf("  %u updates left a deadline at or before now\n", late);
+    CHECK(late < 1000);
+}

@@ -84,4 +84,20 @@ static inline void ioapic_write(u32 reg, u32 v)
 	poke32(IOAPIC_DEFAULT + IOAPIC_REGSEL, reg);
 	poke32(IOAPIC_DEFAULT + IOAPIC_WIN, v);
 }
+/* The state a PC BIOS leaves and every APIC test starts from: the LAPIC software-enabled with
+ * spurious vector 0xff, TPR 0, LINT0 ExtINT and LINT1 NMI (virtual wire: the 8259 reaches the
+ * CPU), the timer stopped and masked (with vector timer_vector), error masked; every I/O APIC
+ * pin masked. */
+static inline void apic_virtual_wire(u8 timer_vector)
+{
+	lapic_write(LAPIC_SVR, SVR_ENABLE | 0xff);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | timer_vector);
+	lapic_write(LAPIC_TIMER_ICR, 0);
+	lapic_write(LAPIC_LVT_LINT0, LVT_DM_EXTINT);
+	lapic_write(LAPIC_LVT_LINT1, LVT_DM_NMI);
+	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED | 0xfe);
+	for (u32 pin = 0; pin < 24; pin++)
+		ioapic_write(IOAPIC_REDTBL(pin), RTE_MASKED);
+}
 #endif
