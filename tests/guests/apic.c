@@ -300,7 +300,9 @@ static void t_timer_periodic(void)
 	lapic_write(LAPIC_TIMER_ICR, 0);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 	printf("  periodic 1 kHz: %u interrupts in 1 s of PM time\n", n);
-	CHECK(n >= 980 && n <= 1020, "%u interrupts in one second at 1 kHz", n);
+	/* 5%: natively under QEMU/KVM a host that descheduled the vCPU thread coalesces the
+	 * ticks that fell due meanwhile (KVM keeps one pending timer interrupt, not a count). */
+	CHECK(n >= 950 && n <= 1020, "%u interrupts in one second at 1 kHz", n);
 	test_pass();
 }
 
