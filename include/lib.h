@@ -41,6 +41,7 @@ NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#define kprintf printf                  /* host tests see the messages on stdout */
 #define ASSERT(c) do { if (!(c)) { fprintf(stderr, "assertion failed: %s at %s:%d\n", #c, __FILE__, __LINE__); abort(); } } while (0)
 #endif
 #endif

@@ -1,8 +1,10 @@
 /* monovisor entry from boot/entry.asm: bring up the host, report the machine, run the shell. */
 #include "sched/sched.h"
 #include "lib.h"
+#include "layout.h"
 #include "console.h"
 #include "shell.h"
+#include "console_focus.h"
 #include "version.h"
 #include "boot/bootinfo.h"
 #include "mm/memory.h"
@@ -20,6 +22,25 @@
 #include "trace/trace.h"
 
 struct boot_info boot_info;
+
+#define TRACE_BUF_RECORDS 65536u        /* 2 MiB */
+
+static void trace_setup(void)
+{
+    uint64_t pages = ALIGN_UP((uint64_t)TRACE_BUF_RECORDS * sizeof(struct trace_rec), PAGE_SIZE) / PAGE_SIZE;
+    uint64_t pa = pmm_alloc_contig(&host_pmm, pages, PAGE_SIZE);
+    trace_init(pa ? phys_to_virt(pa) : NULL, TRACE_BUF_RECORDS);
+}
+
+static bool autostart_done(void *unused) { return vms_autostart_done(); }
+
+/* Says when every autostart VM has ended (scripts wait for this line), then gives the prompt back. */
+static void autostart_watch(void *unused)
+{
+    sched_block(UINT64_MAX, autostart_done, NULL);
+    kprintf("\nmonovisor: all autostart VMs have run\n");
+    shell_redraw();
+}
 
 /* Before paging_init only the low 4 GiB are mapped: boot info beyond that is refused. */
 static const void *boot_phys_read(void *ctx, uint64_t pa, size_t len)
@@ -94,11 +115,12 @@ void kmain(uint32_t magic, uint32_t info)
         else
             kprintf("monovisor: VMX enabled (VMXON)\n");
     }
-    trace_init();
+    trace_setup();
     sched_init("shell");
     vms_create_from_modules();
-    if (vmx_enabled())
-        vms_autostart();
+    if (vmx_enabled() && vms_autostart() &&
+        !thread_create("autostart-watch", THREAD_VMM, autostart_watch, NULL))
+        kprintf("monovisor: no memory for the autostart watcher\n");
     kprintf("monovisor: ready\n");
-    shell_run();
+    console_focus_run();
 }

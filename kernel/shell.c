@@ -1,5 +1,4 @@
 #include "shell.h"
-#include "vm/vm.h"
 #include "lineedit.h"
 #include "console.h"
 #include "lib.h"
@@ -59,19 +58,18 @@ void shell_redraw(void)
     kprintf("%s%.*s", SHELL_PROMPT, (int)le.len, le.buf);
 }
 
-void shell_run(void)
+void shell_start(void)
 {
     le_init(&le, echo, NULL);
     kprintf("%s", SHELL_PROMPT);
-    for (;;) {
-        int c = console_getc_wait();
-        if (vm_console_route(c))
-            continue;                   /* the focus key, or input for the focused guest */
-        enum le_result r = le_feed(&le, (uint8_t)c);
-        if (r == LE_NONE)
-            continue;
-        if (r == LE_LINE)
-            shell_execute(le.buf);
-        kprintf("%s", SHELL_PROMPT);
-    }
+}
+
+void shell_feed(uint8_t c)
+{
+    enum le_result r = le_feed(&le, c);
+    if (r == LE_NONE)
+        return;
+    if (r == LE_LINE)
+        shell_execute(le.buf);
+    kprintf("%s", SHELL_PROMPT);
 }

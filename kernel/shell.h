@@ -23,7 +23,10 @@ struct shell_cmd {
 int shell_split(char *line, char **argv, int max);
 
 #ifndef MONOVISOR_HOST_TEST
-NORETURN void shell_run(void);
+/* Prints the first prompt. */
+void shell_start(void);
+/* One byte typed at the shell (console_focus.c decides what is the shell's). */
+void shell_feed(uint8_t c);
 int shell_execute(char *line);
 /* Prints the prompt and the line being edited again, after other output. */
 void shell_redraw(void);

@@ -8,7 +8,7 @@
 #include "kernel/console.h"
 #include "lib.h"
 #include "layout.h"
-#include "kernel/shell.h"
+#include "kernel/shell.h"         /* SHELL_COMMAND only */
 #include "arch/x86/tsc.h"
 #include "sched/sched.h"
 #include "boot/bootinfo.h"
@@ -19,6 +19,7 @@
 extern struct boot_info boot_info;
 struct vm *vms[MAX_VMS];
 size_t nvms;
+void (*vm_thread_ended)(struct vm *vm);
 
 static uint64_t chunk_alloc(void *ctx)
 {
@@ -65,8 +66,6 @@ static void guest_line_end(struct vm *vm)
     console_emit(vm, true);
 }
 
-static struct vm *focus;
-
 /* Guest output goes out a line at a time, each behind the VM's name; the focused guest's
  * partial line (a shell prompt, an echoed keystroke) goes out at once. */
 void vm_console_putc(struct vm *vm, char c)
@@ -80,63 +79,24 @@ void vm_console_putc(struct vm *vm, char c)
     }
     /* Control bytes from a guest must not drive the operator's terminal. */
     vm->con_line[vm->con_len++] = (c >= 0x20 && c < 0x7F) || c == '\t' ? c : '.';
-    if (focus == vm)
+    if (vm->con_focused)
         console_emit(vm, false);
 }
 
-/* ---- the console focus: the shell, or one guest's COM1 ---- */
-
-#define CONSOLE_FOCUS_KEY 0x1D          /* Ctrl-] */
-
-static void announce_focus(void)
+void vm_console_show(struct vm *vm)
 {
-    if (focus) {
-        kprintf("\n-- console: vm %s (COM1); Ctrl-] switches --\n", focus->cfg.name);
-        focus->con_shown = 0;
-        if (focus->con_len)
-            console_emit(focus, false);
-    }
-    else {
-        kprintf("\n-- console: monovisor shell; Ctrl-] switches --\n");
-        shell_redraw();
-    }
+    vm->con_shown = 0;
+    if (vm->con_len)
+        console_emit(vm, false);
 }
 
-/* Ctrl-] moves the focus to the next running VM, after the last one back to the shell. */
-static void focus_next(void)
+void vm_console_input(struct vm *vm, uint8_t c)
 {
-    size_t i = 0;
-    if (focus)
-        while (i < nvms && vms[i] != focus)
-            i++;
-    for (i = focus ? i + 1 : 0; i < nvms; i++)
-        if (vms[i]->state == VM_RUNNING)
-            break;
-    focus = i < nvms ? vms[i] : NULL;
-    announce_focus();
-}
-
-bool vm_console_route(int c)
-{
-    if (c == CONSOLE_FOCUS_KEY) {
-        focus_next();
-        return true;
-    }
-    if (!focus)
-        return false;
-    if (focus->state != VM_RUNNING) {
-        kprintf("\n-- vm %s is %s --", focus->cfg.name, vm_state_name(focus->state));
-        focus = NULL;
-        announce_focus();
-        return true;
-    }
-    struct vm *vm = focus;
     if (vm->con_in_len < VM_CONSOLE_INPUT)
-        vm->con_in[(vm->con_in_head + vm->con_in_len++) % VM_CONSOLE_INPUT] = (uint8_t)c;
+        vm->con_in[(vm->con_in_head + vm->con_in_len++) % VM_CONSOLE_INPUT] = c;
     else
         vm->con_in_dropped++;           /* typed faster than the guest reads, for long */
     vm_console_pump(vm);
-    return true;
 }
 
 void vm_console_pump(struct vm *vm)
@@ -284,10 +244,8 @@ static void vm_thread(void *arg)
     struct vm *vm = arg;
     vcpu_run(&vm->vcpu);
     vm->thread = NULL;
-    if (focus == vm) {
-        focus = NULL;
-        announce_focus();
-    }
+    if (vm_thread_ended)
+        vm_thread_ended(vm);
 }
 
 static bool vm_thread_gone(void *vm) { return !((struct vm *)vm)->thread; }
@@ -434,7 +392,7 @@ void vms_create_from_modules(void)
     }
 }
 
-static bool autostart_done(void *unused)
+bool vms_autostart_done(void)
 {
     for (size_t i = 0; i < nvms; i++)
         if (vms[i]->cfg.autostart && vms[i]->thread)
@@ -442,15 +400,7 @@ static bool autostart_done(void *unused)
     return true;
 }
 
-/* Says when every autostart VM has ended (scripts wait for this line), then gives the prompt back. */
-static void autostart_watch(void *unused)
-{
-    sched_block(UINT64_MAX, autostart_done, NULL);
-    kprintf("\nmonovisor: all autostart VMs have run\n");
-    shell_redraw();
-}
-
-void vms_autostart(void)
+bool vms_autostart(void)
 {
     bool any = false;
     for (size_t i = 0; i < nvms; i++)
@@ -458,8 +408,7 @@ void vms_autostart(void)
             vm_start(vms[i]);
             any = true;
         }
-    if (any && !thread_create("autostart-watch", THREAD_VMM, autostart_watch, NULL))
-        kprintf("monovisor: no memory for the autostart watcher\n");
+    return any;
 }
 
 /* ---- shell ---- */

@@ -39,25 +39,33 @@ struct vm {
     uint8_t con_in[VM_CONSOLE_INPUT];   /* typed for its COM1, not yet taken by the UART */
     size_t con_in_head, con_in_len;
     uint64_t con_in_dropped;
+    bool con_focused;               /* the operator's console shows this guest (console_focus.c) */
 };
 
 extern struct vm *vms[MAX_VMS];
 extern size_t nvms;
+/* Called on a VM's vCPU thread as it ends (the console focus leaves that VM). */
+extern void (*vm_thread_ended)(struct vm *vm);
 
 /* Creates VMs from the boot modules' command lines; prints what it made and what it refused. */
 void vms_create_from_modules(void);
-/* Starts every VM marked autostart; they run concurrently with the shell. */
-void vms_autostart(void);
+/* Starts every VM marked autostart; they run concurrently with the shell. False if none. */
+bool vms_autostart(void);
+/* No autostart VM is still running. */
+bool vms_autostart_done(void);
 struct vm *vm_find(const char *name);
 /* (Re)loads the guest image into fresh memory and starts its vCPU thread. */
 void vm_start(struct vm *vm);
 void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* A byte the guest sent out its COM1: printed a line at a time behind the VM's name, at once
+ * while the VM has the console focus (con_focused). */
 void vm_console_putc(struct vm *vm, char c);
+/* Prints the guest's partial line again (the focus came to it). */
+void vm_console_show(struct vm *vm);
+/* A byte typed for the guest's COM1: held until its receiver has room. */
+void vm_console_input(struct vm *vm, uint8_t c);
 /* Moves held console input into the VM's COM1 receiver as it makes room (before each entry). */
 void vm_console_pump(struct vm *vm);
-/* Console input from the shell thread: true if it was the focus key (Ctrl-]) or went to the
- * focused guest's COM1; false if the shell has the focus. */
-bool vm_console_route(int c);
 /* vm_start + waits (blocking only the calling thread) until the VM has ended. */
 void vm_run(struct vm *vm);
 const char *vm_state_name(enum vm_state s);

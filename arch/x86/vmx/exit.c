@@ -8,6 +8,43 @@
 #include "arch/x86/exception.h"
 #include "lib.h"
 
+STATIC_ASSERT(EXIT_REASON_MAX <= TRACE_REASONS, "every exit reason has its own aggregate");
+
+void exit_trace_begin(struct vcpu *v)
+{
+    unsigned reason = v->exit_reason & EXIT_REASON_BASIC_MASK;
+    uint64_t q = v->exit_qual;
+    struct trace_exit e = { .event = TRACE_EV_EXIT, .reason = (uint16_t)reason, .qual = q,
+                            .tsc = v->regs.exit_tsc };
+    switch (reason) {
+    case EXIT_REASON_IO:
+        e.event = TRACE_EV_IO;
+        e.info = (uint32_t)(q >> IOQ_PORT_SHIFT) & 0xFFFF;
+        e.flags = (uint16_t)(((q & IOQ_IN) ? TRACE_F_IN : 0) | ((q & IOQ_STRING) ? TRACE_F_STRING : 0) |
+                             ((q & IOQ_REP) ? TRACE_F_REP : 0) |
+                             (((q & IOQ_SIZE_MASK) + 1) << TRACE_F_SIZE_SHIFT));
+        break;
+    case EXIT_REASON_RDMSR:
+    case EXIT_REASON_WRMSR:
+        e.event = TRACE_EV_MSR;
+        e.info = (uint32_t)v->regs.rcx;
+        e.flags = reason == EXIT_REASON_RDMSR ? TRACE_F_IN : 0;
+        break;
+    case EXIT_REASON_CR_ACCESS:
+        e.event = TRACE_EV_CR;
+        e.info = q & CRQ_CR_MASK;
+        e.flags = (uint16_t)((q >> CRQ_TYPE_SHIFT) & CRQ_TYPE_MASK);
+        break;
+    case EXIT_REASON_EXCEPTION_NMI:
+        if ((vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK) == EXC_PF)
+            e.event = TRACE_EV_PF;
+        break;
+    default:
+        break;
+    }
+    trace_exit_begin(&v->tr, &e);
+}
+
 static enum vcpu_action exit_exception(struct vcpu *v)
 {
     uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);

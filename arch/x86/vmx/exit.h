@@ -7,6 +7,8 @@
 typedef enum vcpu_action (*exit_handler_fn)(struct vcpu *v);
 
 enum vcpu_action exit_dispatch(struct vcpu *v, unsigned reason);
+/* Hands the trace facility what this exit is (class, port or MSR, direction) and when it began. */
+void exit_trace_begin(struct vcpu *v);
 /* VMLAUNCH/VMRESUME failed (instr_failed) or the entry failed its guest-state checks. */
 void exit_report_entry_failure(struct vcpu *v, bool instr_failed);
 uint32_t vcpu_entry_ctls(void);

@@ -194,6 +194,7 @@ bool vcpu_init(struct vcpu *v, struct vm *vm, char *err, size_t errlen)
     memset(v, 0, sizeof(*v));
     fpu_init_image(v);
     v->vm = vm;
+    v->tr.vm = (uint8_t)vm->id;
     v->pending_irq = -1;
     const char *why = setup_controls();
     if (why) {
@@ -355,7 +356,7 @@ static void deliver_events(struct vcpu *v)
             p->type == INTR_TYPE_PRIV_SW_EXC)
             vmwrite(VMCS_ENTRY_INSTR_LEN, p->instr_len);
         vmwrite(VMCS_ENTRY_INTR_INFO, info);
-        trace_inject(v, p->vector, p->type);
+        trace_inject(&v->tr, p->vector, p->type);
         p->valid = false;
         if (irq_waiting)
             proc |= PROC_INTR_WINDOW_EXITING;   /* after the exception's handler starts */
@@ -365,7 +366,7 @@ static void deliver_events(struct vcpu *v)
             v->pending_irq = -1;
             vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | vector |
                                           (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT));
-            trace_inject(v, vector, INTR_TYPE_EXT_INTR);
+            trace_inject(&v->tr, vector, INTR_TYPE_EXT_INTR);
         } else {
             proc |= PROC_INTR_WINDOW_EXITING;
         }
@@ -421,13 +422,13 @@ void vcpu_run(struct vcpu *v)
             return;
         }
         /* The cost of the previous exit: from its first instruction to this entry. */
-        trace_exit_end(v, v->regs.entry_tsc);
+        trace_exit_end(&v->tr, v->regs.entry_tsc);
         v->launched = true;
         v->exits++;
         v->exit_reason = (uint32_t)vmread(VMCS_EXIT_REASON);
         v->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
         unsigned basic = v->exit_reason & EXIT_REASON_BASIC_MASK;
-        trace_exit_begin(v);
+        exit_trace_begin(v);
         if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) {
             exit_report_entry_failure(v, false);
             return;
@@ -440,10 +441,10 @@ void vcpu_run(struct vcpu *v)
             uint64_t left = rdtsc();
             sched_yield();
             vcpu_reload(v);
-            v->texit.away += rdtsc() - left;
+            v->tr.exit.away += rdtsc() - left;
         }
     }
-    trace_exit_end(v, rdtsc());         /* the exit that stopped the VM */
+    trace_exit_end(&v->tr, rdtsc());         /* the exit that stopped the VM */
 }
 
 /* ---- diagnostics ---- */

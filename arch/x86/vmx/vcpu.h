@@ -33,16 +33,6 @@ struct pending_event {
     uint32_t instr_len;             /* for software interrupts/exceptions */
 };
 
-/* Per (port, direction) I/O exit cost, in a small open-addressed table: a guest touches few
- * distinct ports, and the exit path must not walk anything long. */
-#define PORT_STATS_SLOTS 256
-struct port_stat {
-    bool used;
-    bool in;
-    uint16_t port;
-    struct cost_stat s;
-};
-
 #define VCPU_MTRR_VAR_PAIRS 8
 #define VCPU_MTRR_FIXED     11
 
@@ -90,17 +80,13 @@ struct vcpu {
     uint64_t shadow_faults, shadow_flushes, guest_pf_injected;
     uint64_t mmio_generation;           /* the VM's MMIO map the shadow was built for */
     uint64_t mmio_exits;                /* trapped MMIO instructions emulated */
-    struct cost_stat mmio_stat;         /* their cost (a part of the #PF exits') */
     uint64_t shadow_prefills;           /* faults that filled a whole large-page window */
 
     /* Exit bookkeeping. */
     uint32_t exit_reason;
     uint64_t exit_qual;
     uint64_t exits;
-    struct trace_exit texit;            /* the exit being handled, costed at the next entry */
-    struct cost_stat stats[EXIT_REASON_MAX];
-    struct port_stat ports[PORT_STATS_SLOTS];
-    uint64_t port_stats_dropped;        /* table full */
+    struct trace_vcpu tr;               /* the exit in flight and the cost aggregates */
     uint64_t unknown_msr_count;
     uint32_t last_unknown_msr;
 };
