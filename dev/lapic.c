@@ -400,6 +400,9 @@ uint8_t lapic_ack(struct lapic *l)
     return (uint8_t)v;
 }
 
+uint8_t lapic_cr8(const struct lapic *l) { return (uint8_t)((l->tpr & LAPIC_TPR_MASK) >> 4); }
+void lapic_set_cr8(struct lapic *l, uint8_t cr8) { l->tpr = ((uint32_t)cr8 & 0xF) << 4; }
+
 bool lapic_take_nmi(struct lapic *l)
 {
     bool n = l->nmi_pending;
@@ -719,7 +722,7 @@ static bool mmio_decoded(const struct lapic *l) { return hw_enabled(l) && !x2api
 
 uint64_t lapic_mmio_base(const struct lapic *l)
 {
-    return mmio_decoded(l) ? l->base & LAPIC_BASE_ADDR_MASK : LAPIC_MMIO_NONE;
+    return mmio_decoded(l) ? l->base & APIC_BASE_ADDR_MASK : LAPIC_MMIO_NONE;
 }
 
 /* A register offset, or false for the 2nd-4th dwords of a slot and beyond the page. */

@@ -115,8 +115,6 @@
 #define X2APIC_SELF_IPI_VECTOR  0xFFu
 
 #define APIC_BASE_RESERVED_LOW  (0xFFull | BIT(9))
-/* The page address up to the architectural MAXPHYADDR (apic_defs.h's mask stops at bit 35). */
-#define LAPIC_BASE_ADDR_MASK    0x000FFFFFFFFFF000ull
 #define APIC_MAXPHYADDR_MIN     32
 #define APIC_MAXPHYADDR_MAX     52
 
@@ -194,6 +192,9 @@ int lapic_pending(struct lapic *l);
 uint8_t lapic_ack(struct lapic *l);
 /* An NMI (LINT1 in NMI mode, ICR NMI to self) is waiting: true once, then cleared. */
 bool lapic_take_nmi(struct lapic *l);
+/* CR8 is TPR bits 7:4 (SDM 11.8.6): MOV to/from CR8 in 64-bit mode reads and sets the TPR. */
+uint8_t lapic_cr8(const struct lapic *l);
+void lapic_set_cr8(struct lapic *l, uint8_t cr8);
 /* PPR (SDM 11.8.3.1) from TPR and the highest ISR vector. */
 uint32_t lapic_ppr(const struct lapic *l);
 

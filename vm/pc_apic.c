@@ -127,8 +127,8 @@ uint64_t pc_tsc_deadline_read(struct pc_platform *p)
 
 /* CR8 is TPR[7:4] whatever mode the APIC is in (SDM vol. 3A, "Interaction of Task Priorities
  * between CR8 and APIC"). */
-uint8_t pc_cr8(const struct pc_platform *p) { return (uint8_t)((p->lapic.tpr >> 4) & 0xF); }
-void pc_set_cr8(struct pc_platform *p, uint8_t cr8) { p->lapic.tpr = (uint32_t)(cr8 & 0xF) << 4; }
+uint8_t pc_cr8(const struct pc_platform *p) { return lapic_cr8(&p->lapic); }
+void pc_set_cr8(struct pc_platform *p, uint8_t cr8) { lapic_set_cr8(&p->lapic, cr8); }
 
 bool pc_nmi_pending(const struct pc_platform *p) { return p->lapic.nmi_pending; }
 bool pc_take_nmi(struct pc_platform *p) { return lapic_take_nmi(&p->lapic); }

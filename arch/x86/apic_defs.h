@@ -31,7 +31,9 @@
 #define APIC_BASE_BSP             BIT(8)
 #define APIC_BASE_EXTD            BIT(10)     /* x2APIC mode */
 #define APIC_BASE_EN              BIT(11)
-#define APIC_BASE_ADDR_MASK       0xFFFFFF000ull
+/* The page address, bits 12 to MAXPHYADDR-1 (SDM 11.4.4): this is the architectural 52-bit
+ * limit; the bits at and above the CPU's MAXPHYADDR are reserved and checked apart. */
+#define APIC_BASE_ADDR_MASK       0x000FFFFFFFFFF000ull
 
 #define MSR_IA32_TSC_DEADLINE     0x6E0
 #define MSR_X2APIC_BASE           0x800

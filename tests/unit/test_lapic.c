@@ -148,6 +148,25 @@ TEST(tpr_masks_by_priority_class)
     CHECK_EQ(rd(LAPIC_TPR), 0xFF);
 }
 
+TEST(cr8_is_tpr_bits_7_to_4)
+{
+    /* SDM 11.8.6: a MOV to CR8 sets TPR[7:4] from CR8[3:0] and clears TPR[3:0]; a read of
+     * CR8 gives TPR[7:4]. The masking is then the TPR's. */
+    reset();
+    enable();
+    wr(LAPIC_TPR, 0x5A);
+    CHECK_EQ(lapic_cr8(&l), 5);
+    lapic_set_cr8(&l, 3);
+    CHECK_EQ(rd(LAPIC_TPR), 0x30);
+    CHECK(lapic_accept(&l, 0x35, false));
+    CHECK_EQ(lapic_pending(&l), -1);            /* class 3 not above CR8 3 */
+    lapic_set_cr8(&l, 2);
+    CHECK_EQ(lapic_pending(&l), 0x35);
+    lapic_set_cr8(&l, 0xF);
+    CHECK_EQ(rd(LAPIC_TPR), 0xF0);
+    CHECK_EQ(lapic_cr8(&l), 0xF);
+}
+
 TEST(ppr_from_isr_and_tpr)
 {
     reset();
