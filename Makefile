@@ -86,6 +86,7 @@ guests-iso: $(B)/guests.iso
 # packed into an initramfs at test time, never committed (scripts/mklinux; cached in build/linux).
 linux-guest:
 	$(PYTHON) scripts/mklinux --out $(B)/linux -q
+	$(PYTHON) scripts/mklinux --flavour generic --out $(B)/linux-generic -q
 
 # ---- tests ------------------------------------------------------------------------------------
 UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I. \

@@ -7,6 +7,8 @@ from harness import Guest, test, check, halt, log_path, REPO
 LINUX_DIR = os.path.join(REPO, "build", "linux")
 KERNEL = os.path.join(LINUX_DIR, "vmlinuz")
 INITRD = os.path.join(LINUX_DIR, "initramfs.cpio.gz")
+# Debian's generic kernel (scripts/mklinux --flavour generic): it has an MP-table parser.
+GENERIC_KERNEL = os.path.join(REPO, "build", "linux-generic", "vmlinuz")
 # Legacy PIC + PIT only (the first target of the Linux issue); the second VM below drops pci=off.
 CMDLINE = ("console=ttyS0 acpi=off noapic nolapic nosmp pci=off i8042.noaux i8042.nokbd "
            "i8042.nopnp 8250.nr_uarts=1 io_delay=none")
@@ -17,14 +19,14 @@ HZ = 250                # Debian's CONFIG_HZ
 FOCUS_KEY = "\x1d"      # Ctrl-]
 
 
-def make_iso(name, vms):
+def make_iso(name, vms, kernel=KERNEL):
     """vms: [(vm name, kernel command line, extra vm options)]"""
-    for f in (KERNEL, INITRD):
+    for f in (kernel, INITRD):
         check(os.path.isfile(f), f"{f} missing: run scripts/mklinux (make check does)")
     iso = os.path.join(REPO, "build", name)
     mods = []
     for vm, cmdline, opts in vms:
-        mods += ["--module", f"{KERNEL} vm={vm} kind=linux mem={MEM} {opts} -- {cmdline}".replace("  ", " "),
+        mods += ["--module", f"{kernel} vm={vm} kind=linux mem={MEM} {opts} -- {cmdline}".replace("  ", " "),
                  "--module", f"{INITRD} attach={vm}"]
     subprocess.run([os.path.join(REPO, "scripts", "mkiso"), "-o", iso, *mods], check=True)
     return iso
@@ -34,7 +36,7 @@ def vm_lines(out, vm):
     return [l[len(vm) + 3:] for l in out.splitlines() if l.startswith(f"[{vm}] ")]
 
 
-def check_workloads(out, vm, apic=False, shared=False):
+def check_workloads(out, vm, apic=False, shared=False, acpi=True):
     """The init's markers, the CPU workload's result, and the tick rate while the CPU is busy:
     IRQ 0 from the PIT through the 8259 (legacy), or the LAPIC timer (APIC mode).
     shared: the VM shares the CPU with another busy one (see two_linux_vms_at_once)."""
@@ -60,7 +62,8 @@ def check_workloads(out, vm, apic=False, shared=False):
         ce = re.search(r"MVLINUX: clockevent (\S+) clocksource (\S+)", lines)
         check(ce and ce.group(1) == "lapic-deadline" and (shared or ce.group(2) == "tsc"),
               f"{vm}: expected the LAPIC's TSC-deadline timer and the TSC: {ce and ce.group(0)}")
-        check(re.search(r"ACPI: PM-Timer IO Port: 0xb008", lines), f"{vm}: the FADT's PM timer was not found")
+        if acpi:
+            check(re.search(r"ACPI: PM-Timer IO Port: 0xb008", lines), f"{vm}: the FADT's PM timer was not found")
     else:
         check(re.search(r"^\s*0:\s+\d+\s+XT-PIC\s+timer", lines, re.M), f"{vm}: /proc/interrupts lacks the PIT")
     # The VMM's console splits guest lines at 160 characters (VM_CONSOLE_LINE), such as the
@@ -79,7 +82,7 @@ def check_workloads(out, vm, apic=False, shared=False):
     watchdog = "Marking TSC unstable" in lines
     print(f"  {vm}: TSC {tsc.group(1)} MHz{' (later marked unstable by the clocksource watchdog)' if watchdog else ''}; "
           f"/init after {boot.group(1) if boot else '?'} s of guest time; cpu workload "
-          f"{secs:.2f} s, IRQ0 {rate:.0f}/s; {m.group(0)}", flush=True)
+          f"{secs:.2f} s, {'LOC' if apic else 'IRQ0'} {rate:.0f}/s; {m.group(0)}", flush=True)
 
 
 @test("bochs")
@@ -136,6 +139,30 @@ def linux_boots_with_defaults_apic_acpi():
         out = g.command("exits lxapic", 60)
         print("  exit table of a Linux boot in APIC mode:\n" + "\n".join("    " + l for l in out.strip().splitlines()),
               flush=True)
+        halt(g)
+
+
+@test("bochs")
+def linux_generic_finds_the_ioapic_in_the_mp_table():
+    """Debian's generic kernel with ACPI off finds the I/O APIC through the Intel MP table in the
+    BIOS area (MP spec 1.4: floating pointer, processor, buses, I/O APIC, interrupt entries),
+    not the MADT, and runs in symmetric I/O mode on it: the PIT on pin 2 (the table's ISA IRQ0
+    entry), COM1 on pin 4, the LAPIC timer ticking."""
+    iso = make_iso("linux-mptable.iso", [("lxmp", "console=ttyS0 acpi=off", "")], kernel=GENERIC_KERNEL)
+    with Guest("run-bochs", "--iso", iso, timeout=600, log=log_path("linux-mptable")) as g:
+        # acpi=off: the kernel has no power-off method and halts (see scripts/mklinux).
+        g.expect(r"monovisor: vm lxmp halted", 540)
+        out = g.buf
+        lines = "\n".join(vm_lines(out, "lxmp"))
+        check("Intel MultiProcessor Specification v1.4" in lines, "the kernel did not find the MP table")
+        check(re.search(r"MPTABLE: OEM ID: MONOVI", lines), "the MP configuration table header was not read")
+        check(re.search(r"IOAPIC\[0\]: apic_id \d+, version 17, address 0xfec00000, GSI 0-23", lines),
+              "no I/O APIC (82093AA, 24 pins) from the MP table")
+        check(not re.search(r"ACPI: (RSDP|MADT|APIC)", lines), "ACPI tables used although acpi=off")
+        check_workloads(out, "lxmp", apic=True, acpi=False)
+        bad = [l for l in lines.splitlines() if re.search(r"MPTABLE.*(bad|error|checksum)|\[Firmware Bug\]|"
+                                                        r"soft lockup|BIOS bug", l, re.I)]
+        check(not bad, "the kernel complained:\n  " + "\n  ".join(bad))
         halt(g)
 
 
