@@ -169,11 +169,14 @@ void pci_set_intx(struct pci_bus *b, struct pci_function *f, bool level)
     f->intx_level = level;
     /* The board rotates INTA#-INTD# by slot so that single-function devices spread out. */
     unsigned pirq = (pin - 1 + PCI_DEV(f->devfn)) & (PIIX3_PIRQS - 1);
+    bool was = b->pirq_level[pirq] != 0;
     if (level)
         b->pirq_level[pirq]++;
     else
         b->pirq_level[pirq]--;
     update_isa_irq(b, pci_pirq_route(b, pirq));
+    if (b->pirq_changed && was != (b->pirq_level[pirq] != 0))
+        b->pirq_changed(b->ctx, pirq, !was);
 }
 
 /* PIRQRC writes: a line that is already asserted leaves its old IRQ and appears on the new. */
@@ -293,12 +296,73 @@ void pci_init(struct pci_bus *b, void (*set_irq)(void *, unsigned, bool), void *
     for (unsigned p = 0; p < PIIX3_PIRQS; p++)
         b->pirq_level[p] = 0;
     b->isa_irq_out = 0;
+    b->pirq_changed = NULL;
     b->set_irq = set_irq;
     b->ctx = ctx;
     host_bridge_init(&b->host_bridge);
     isa_bridge_init(&b->isa_bridge, b);
     pci_register(b, &b->host_bridge);
     pci_register(b, &b->isa_bridge);
+}
+
+void pci_on_pirq(struct pci_bus *b, void (*pirq_changed)(void *, unsigned, bool))
+{
+    b->pirq_changed = pirq_changed;
+}
+
+/* ---- What the firmware sets up ---- */
+
+/* Assigns every BAR of one kind, largest first, from *next; false if past limit. */
+static bool assign_bars(struct pci_bus *b, bool io, uint32_t *next, uint32_t limit)
+{
+    for (;;) {
+        struct pci_function *best = NULL;
+        unsigned best_bar = 0;
+        for (unsigned i = 0; i < ARRAY_SIZE(b->fn); i++) {
+            struct pci_function *f = b->fn[i];
+            if (!f)
+                continue;
+            for (unsigned bar = 0; bar < PCI_NUM_BARS; bar++)
+                if (f->bar_size[bar] && pci_bar_is_io(f, bar) == io && !pci_bar_address(f, bar) &&
+                    (!best || f->bar_size[bar] > best->bar_size[best_bar])) {
+                    best = f;
+                    best_bar = bar;
+                }
+        }
+        if (!best)
+            return true;
+        uint32_t size = best->bar_size[best_bar];
+        uint64_t base = ((uint64_t)*next + size - 1) & ~(uint64_t)(size - 1);
+        if (base + size > limit)
+            return false;
+        pci_config_write(b, best->devfn, PCI_BAR0 + best_bar * DWORD, DWORD, (uint32_t)base);
+        if (!pci_bar_address(best, best_bar))
+            return false;               /* the BAR did not take it: stop rather than loop */
+        *next = (uint32_t)(base + size);
+    }
+}
+
+bool pci_firmware_setup(struct pci_bus *b, const uint8_t pirq_irq[PIIX3_PIRQS], uint32_t io_base,
+                        uint32_t mem_base, uint32_t mem_limit)
+{
+    for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+        pci_config_write(b, PCI_ISA_BRIDGE_DEVFN, PIIX3_PIRQRC + p, 1, pirq_irq[p]);
+    uint32_t io = io_base, mem = mem_base;
+    if (!assign_bars(b, true, &io, PCI_IO_SPACE_SIZE) || !assign_bars(b, false, &mem, mem_limit))
+        return false;
+    for (unsigned i = 0; i < ARRAY_SIZE(b->fn); i++) {
+        struct pci_function *f = b->fn[i];
+        if (!f || f == &b->host_bridge || f == &b->isa_bridge)
+            continue;
+        unsigned pin = f->config[PCI_INTERRUPT_PIN];
+        if (pin) {
+            int irq = pci_pirq_route(b, (pin - 1 + PCI_DEV(f->devfn)) & (PIIX3_PIRQS - 1));
+            pci_config_write(b, f->devfn, PCI_INTERRUPT_LINE, 1, irq < 0 ? BYTE_MASK : (uint32_t)irq);
+        }
+        uint16_t cmd = (uint16_t)cfg_get(f->config, PCI_COMMAND, 2);
+        pci_config_write(b, f->devfn, PCI_COMMAND, 2, cmd | PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    }
+    return true;
 }
 
 /* ---- Mechanism #1 ports ---- */

@@ -142,11 +142,23 @@ struct pci_bus {
     struct pci_function host_bridge, isa_bridge;
     void (*set_irq)(void *ctx, unsigned isa_irq, bool level);      /* where routed PIRQs go (the PIC) */
     void *ctx;
+    /* Where the PIRQ lines themselves go: on boards with an I/O APIC each PIRQ is also wired
+     * to an I/O APIC pin (16-19), whatever PIRQRC says. NULL: nowhere. */
+    void (*pirq_changed)(void *ctx, unsigned pirq, bool level);
     uint8_t pirq_level[PIIX3_PIRQS];  /* current level of each PIRQ line (A-D), counting functions asserting it */
     uint16_t isa_irq_out;             /* ISA IRQs this router drives high (one bit per IRQ) */
 };
 
 void pci_init(struct pci_bus *b, void (*set_irq)(void *, unsigned, bool), void *ctx);
+void pci_on_pirq(struct pci_bus *b, void (*pirq_changed)(void *, unsigned, bool));
+/* What a PC BIOS does before it boots an OS: routes PIRQA-D to the given ISA IRQs, gives
+ * every implemented BAR of every function an aligned address (I/O from io_base, memory from
+ * mem_base, each kind in decreasing size order so nothing is wasted on alignment), records
+ * each function's routed IRQ in INTERRUPT_LINE and enables its decoding and bus mastering.
+ * Every write goes through pci_config_write, so devices see their BARs move. False if a
+ * window overflows (io below PCI_IO_SPACE_SIZE, mem below mem_limit). */
+bool pci_firmware_setup(struct pci_bus *b, const uint8_t pirq_irq[PIIX3_PIRQS], uint32_t io_base,
+                        uint32_t mem_base, uint32_t mem_limit);
 /* Sets up a function's header: ids, class_rev = the dword at PCI_CLASS_REVISION (class code
  * << 8 | revision), interrupt pin (1-4 = INTA#-INTD#, 0 = none); the caller then declares
  * BARs, and may set further config bytes and wmask bits directly. */

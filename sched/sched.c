@@ -178,6 +178,14 @@ void sched_block(uint64_t wake_tsc, thread_ready_fn ready, void *arg)
     switch_to(pick());
 }
 
+void sched_wake(struct thread *t, uint64_t tsc)
+{
+    if (t->state != THREAD_BLOCKED || tsc >= t->wake_tsc)
+        return;
+    t->wake_tsc = tsc;
+    earliest_wake = MIN(earliest_wake, tsc);
+}
+
 bool sched_slice_expired(void)
 {
     uint64_t now = rdtsc();

@@ -39,6 +39,9 @@ struct thread *thread_create(const char *name, enum thread_kind kind, void (*ent
 void sched_yield(void);
 /* Waits until the host TSC reaches wake_tsc or ready(arg) is true (either may be absent). */
 void sched_block(uint64_t wake_tsc, thread_ready_fn ready, void *arg);
+/* Ends a blocked thread's wait at host TSC `tsc` at the latest (now: at the next scheduling
+ * point, which a running vCPU reaches on its next exit). For work handed to a VMM thread. */
+void sched_wake(struct thread *t, uint64_t tsc);
 /* For the vCPU loop: true once the current thread has run longer than its slice, or a
  * blocked thread's deadline has come. */
 bool sched_slice_expired(void);

@@ -1,4 +1,5 @@
 #include "pc_platform.h"
+#include "acpi_tables.h"
 #include "vmtime.h"
 #include "lib.h"
 #include "arch/x86/rtc_host.h"
@@ -10,6 +11,11 @@ static void rtc_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->i
 static void sci_irq(void *p, bool level) { irq_set(&((struct pc_platform *)p)->irq, PC_IRQ_SCI, level); }
 static void pit_edge(void *p) { irq_pulse(&((struct pc_platform *)p)->irq, PC_IRQ_PIT); }
 static void isa_irq(void *p, unsigned irq, bool level) { irq_set(&((struct pc_platform *)p)->irq, irq, level); }
+/* PIRQA-D also reach I/O APIC pins 16-19 (the _PRT's and the MP table's GSIs). */
+static void pirq_gsi(void *p, unsigned pirq, bool level)
+{
+    irq_set(&((struct pc_platform *)p)->irq, FW_PIRQ_GSI_BASE + pirq, level);
+}
 
 static void reset(void *ctx, const char *why)
 {
@@ -84,6 +90,7 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
     dev_clock_on_move(&p->pm.clock, timer_moved, &p->timers);
     p->pm_timer = (struct dev_timer){ "pm1", PM_TIMER_HZ, PC_IRQ_SCI, pm_next, pm_catch_up, &p->pm, NULL };
     pci_init(&p->pci, isa_irq, p);
+    pci_on_pirq(&p->pci, pirq_gsi);
     debug_exit_init(&p->debug_exit, exit_port, p);
     if (!timer_register(&p->timers, &p->pit_timer) || !timer_register(&p->timers, &p->rtc_timer) ||
         !i8259_attach(&p->io, &p->pic) || !i8254_attach(&p->io, &p->pit) ||
@@ -120,7 +127,7 @@ void pc_line_fed_from_outside(struct pc_platform *p, unsigned line)
 
 bool pc_may_wake(const struct pc_platform *p)
 {
-    if (p->timers.deadline != UINT64_MAX)
+    if (p->timers.deadline != UINT64_MAX || p->io_busy)
         return true;
     for (uint32_t lines = p->fed_lines; lines; lines &= lines - 1)
         if (irq_line_enabled(&p->irq, (unsigned)__builtin_ctz(lines)))

@@ -21,6 +21,9 @@
 #include "dev/debug_exit.h"
 #include "dev/lapic.h"
 #include "dev/ioapic.h"
+#include "dev/piix_ide.h"
+#include "dev/virtio_blk.h"
+#include "mm/guest_mem.h"
 
 #define PC_IRQ_PIT      0
 #define PC_IRQ_COM2     3
@@ -31,6 +34,14 @@
 #define PC_COM2_BASE    0x2F8
 #define PC_BASE_MEM_KB  640
 #define PC_IOAPIC_ID    1           /* after the one vCPU's LAPIC ID 0, as the MADT says */
+#define PC_IDE_UNITS    (PIIX_IDE_CHANNELS * 2)     /* hda-hdd */
+#define PC_VIRTIO_BLKS  4                           /* vda-vdd */
+#define PC_VIRTIO_BLK_SLOT 4        /* vda at 00:04.0, vdb at 00:05.0, ... */
+/* What the firmware sets up before the guest runs (as SeaBIOS does): PIRQA-D on ISA IRQs
+ * 10, 10, 11, 11, I/O BARs from 0xC000, memory BARs in the window above RAM. */
+#define PC_PCI_IO_BASE  0xC000u
+#define PC_PCI_MEM_BASE 0xC0000000u
+#define PC_PCI_MEM_LIMIT 0xFEBFFFFFu    /* below the I/O APIC */
 
 /* What the platform needs from the VM that owns it (ctx is the VM). */
 struct pc_platform_hooks {
@@ -38,6 +49,26 @@ struct pc_platform_hooks {
     void (*console_tx)(void *ctx, uint8_t c);               /* COM1 output */
     void (*exit)(void *ctx, uint32_t code, uint16_t port);  /* the exit port */
     void (*power_off)(void *ctx);                           /* ACPI S5 */
+    /* A disk device has a request ready (pc_disk_next finds it): serve it now or soon. */
+    void (*disk_kick)(void *ctx);
+};
+
+/* A drive the VM has: its store, and what it tells the guest it is. */
+struct pc_drive {
+    struct blockdev *bd;            /* NULL: no drive here */
+    bool cdrom;
+    const char *model, *serial;
+};
+
+/* One disk request ready to be served, as pc_disk_next found it. */
+enum pc_disk_dev { PC_DISK_IDE, PC_DISK_VIRTIO };
+struct pc_disk_job {
+    enum pc_disk_dev dev;
+    unsigned index;                 /* IDE channel, or virtio-blk function */
+    struct blockdev *bd;            /* the drive it goes to */
+    uint64_t lba;
+    uint32_t sectors;
+    bool write;
 };
 
 struct pc_platform {
@@ -62,6 +93,12 @@ struct pc_platform {
     struct debug_exit debug_exit;
     struct lapic lapic;             /* the one vCPU's */
     struct ioapic ioapic;
+    struct dma_ops dma;             /* device DMA: the VM's RAM through guest_mem only */
+    struct piix_ide ide;            /* PCI 00:01.1 */
+    struct virtio_blk vblk[PC_VIRTIO_BLKS];
+    struct pci_function vblk_fn[PC_VIRTIO_BLKS];
+    uint16_t vblk_base[PC_VIRTIO_BLKS];     /* where each BAR0 is decoded, 0: nowhere */
+    unsigned io_busy;               /* disk requests the VM is serving (pc_may_wake) */
     uint64_t lapic_page;            /* where the LAPIC page is decoded, LAPIC_MMIO_NONE: nowhere */
     uint64_t lapic_base_conflicts;  /* IA32_APIC_BASE moved onto another device's region */
     uint32_t fed_lines;             /* lines of devices fed from outside (pc_line_fed_from_outside) */
@@ -71,6 +108,17 @@ struct pc_platform {
  * the port table, the IRQ router and the timer registry. */
 bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
                         void *ctx, char *err, size_t errlen);
+/* The disks (vm/pc_disks.c): the PIIX3 IDE function with drives[0..3] as hda-hdd and a
+ * virtio-blk function for each of drives[4..7] (vda-vdd), their DMA through mem. Then the
+ * firmware's PCI setup (BARs, IRQ routing), so call it after every PCI function exists. */
+bool pc_disks_attach(struct pc_platform *p, struct guest_mem *mem,
+                     const struct pc_drive drives[PC_IDE_UNITS + PC_VIRTIO_BLKS], char *err, size_t errlen);
+/* The next disk request a device has ready, false if none; pc_disk_do serves it (moves its
+ * data, completes it, raises the interrupt). What a device does not have ready any more by
+ * then (the guest stopped it) is skipped. */
+bool pc_disk_next(struct pc_platform *p, struct pc_disk_job *j);
+void pc_disk_do(struct pc_platform *p, const struct pc_disk_job *j);
+
 /* The APICs (vm/pc_apic.c). The vCPU's IA32_APIC_BASE, x2APIC MSRs, IA32_TSC_DEADLINE and
  * CR8 go to its LAPIC through these; false means #GP. */
 bool pc_apic_attach(struct pc_platform *p);

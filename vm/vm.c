@@ -142,12 +142,13 @@ static void platform_exit(void *ctx, uint32_t code, uint16_t port)
 }
 static void platform_power_off(void *vm) { vm_stop(vm, VM_STOPPED, "powered off (ACPI S5)"); }
 static const struct pc_platform_hooks platform_hooks = { platform_reset, platform_console_tx, platform_exit,
-                                                         platform_power_off };
+                                                         platform_power_off, vm_disk_kick };
 
 static bool attach_platform(struct vm *vm, char *err, size_t errlen)
 {
     return pc_firmware_write(&vm->mem, err, errlen) &&
-           pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen);
+           pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen) &&
+           vm_disks_attach(vm, err, errlen);
 }
 
 static void *module_ptr(const struct vm_module *m) { return phys_to_virt(m->host_start); }
@@ -379,6 +380,16 @@ void vms_create_from_modules(void)
                     kprintf("monovisor: vm %s not created: %s\n", cfg.name, err);
             } else if (pass == 1 && t == VMCFG_ATTACH) {
                 struct vm *vm = vm_find(cfg.name);
+                if (vm && cfg.drive != VM_DRIVE_NONE) {
+                    if (vm_drive_add(vm, &cfg, phys_to_virt(m->start), m->end - m->start, i, err, sizeof(err)))
+                        kprintf("monovisor: vm %s: drive %s is module %zu (%llu KiB%s)\n", cfg.name,
+                                vm_drive_name(cfg.drive), i, (unsigned long long)((m->end - m->start) >> 10),
+                                cfg.cdrom ? ", cdrom" : "");
+                    else
+                        kprintf("monovisor: module %zu: no drive %s for vm %s: %s\n", i,
+                                vm_drive_name(cfg.drive), cfg.name, err);
+                    continue;
+                }
                 if (!vm || vm->nattached == VM_MAX_ATTACHED) {
                     kprintf("monovisor: module %zu: cannot attach to vm '%s'%s\n", i, cfg.name,
                             vm ? " (too many modules)" : " (no such VM)");

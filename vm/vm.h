@@ -6,6 +6,8 @@
 #include "mm/guest_mem.h"
 #include "arch/x86/vmx/vcpu.h"
 #include "pc_platform.h"
+#include "dev/blockdev.h"
+#include "dev/disk_timing.h"
 
 #define MAX_VMS          16
 #define VM_MAX_ATTACHED  8
@@ -17,6 +19,26 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_HALTED, VM_STOPPED, VM_FAILED };
 struct vm_module {
     uint64_t host_start, host_end;  /* the boot module in host memory */
     char cmdline[VM_CMDLINE_MAX];
+};
+
+/* A drive made from a boot module: the module's memory is the medium, for the VMM's uptime. */
+struct vm_drive {
+    bool present, cdrom;
+    struct blockdev bd;
+    struct disk_timing timing;      /* the drive's service time, from the VM's disktime= */
+    uint8_t *written;               /* a bit per sector the guest wrote (drive-dump written) */
+    size_t module;                  /* boot module index */
+    char model[41], serial[21];
+};
+
+/* The disk request the VM's disk thread is serving (the concurrent model). */
+struct vm_disk_state {
+    bool kicked;                    /* a device said it has work: look */
+    bool inflight;                  /* job taken; it completes at ready_tsc */
+    struct pc_disk_job job;
+    uint64_t ready_tsc;
+    uint64_t served, sync_served;   /* requests completed by the thread / inside exits */
+    uint64_t service_tsc;           /* drive service time modelled, host TSC cycles */
 };
 
 struct vm {
@@ -40,6 +62,8 @@ struct vm {
     size_t con_in_head, con_in_len;
     uint64_t con_in_dropped;
     bool con_focused;               /* the operator's console shows this guest (console_focus.c) */
+    struct vm_drive drives[VM_DRIVE_POSITIONS];     /* by position; [VM_DRIVE_NONE] unused */
+    struct vm_disk_state disk;
 };
 
 extern struct vm *vms[MAX_VMS];
@@ -69,4 +93,11 @@ void vm_console_pump(struct vm *vm);
 /* vm_start + waits (blocking only the calling thread) until the VM has ended. */
 void vm_run(struct vm *vm);
 const char *vm_state_name(enum vm_state s);
+/* vm_disks.c: a drive= module becomes drive cfg->drive of vm (checked: size, position). */
+bool vm_drive_add(struct vm *vm, const struct vm_config *cfg, const void *data, uint64_t size,
+                  size_t module, char *err, size_t errlen);
+/* At each start: the drives onto the fresh platform, the disk requests' state cleared. */
+bool vm_disks_attach(struct vm *vm, char *err, size_t errlen);
+/* The platform's disk_kick: serve inside this exit (diskio=sync) or wake the disk thread. */
+void vm_disk_kick(void *vm);
 #endif

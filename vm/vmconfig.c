@@ -19,6 +19,10 @@ static bool word_is(const char *w, size_t n, const char *lit)
     return strlen(lit) == n && !memcmp(w, lit, n);
 }
 
+static const char *const drive_names[VM_DRIVE_POSITIONS] = {
+    "-", "hda", "hdb", "hdc", "hdd", "vda", "vdb", "vdc", "vdd",
+};
+
 #define ERR(...) do { ksnprintf(err, errlen, __VA_ARGS__); return VMCFG_ERROR; } while (0)
 
 enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *err, size_t errlen)
@@ -29,7 +33,7 @@ enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *er
     cfg->mem = VM_MEM_DEFAULT;
     cfg->autostart = true;
     enum vmcfg_type type = VMCFG_NONE;
-    bool saw_opts = false;
+    bool saw_opts = false, saw_media = false;
     const char *p = line;
 
     for (;;) {
@@ -91,15 +95,46 @@ enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *er
             if (!strcmp(val, "yes")) cfg->autostart = true;
             else if (!strcmp(val, "no")) cfg->autostart = false;
             else ERR("autostart must be yes or no, not '%s'", val);
+        } else if (word_is(w, klen, "diskio")) {
+            saw_opts = true;
+            if (!strcmp(val, "concurrent")) cfg->diskio = VM_DISKIO_CONCURRENT;
+            else if (!strcmp(val, "sync")) cfg->diskio = VM_DISKIO_SYNC;
+            else ERR("unknown diskio '%s' (concurrent, sync)", val);
+        } else if (word_is(w, klen, "disktime")) {
+            saw_opts = true;
+            if (!strcmp(val, "none")) cfg->disktime = VM_DISKTIME_NONE;
+            else if (!strcmp(val, "hdd2006")) cfg->disktime = VM_DISKTIME_HDD2006;
+            else ERR("unknown disktime '%s' (none, hdd2006)", val);
+        } else if (word_is(w, klen, "drive")) {
+            cfg->drive = VM_DRIVE_NONE;
+            for (unsigned d = VM_DRIVE_HDA; d < VM_DRIVE_POSITIONS; d++)
+                if (!strcmp(val, drive_names[d]))
+                    cfg->drive = (enum vm_drive_pos)d;
+            if (cfg->drive == VM_DRIVE_NONE)
+                ERR("unknown drive '%s' (hda-hdd, vda-vdd)", val);
+        } else if (word_is(w, klen, "media")) {
+            saw_media = true;
+            if (!strcmp(val, "disk")) cfg->cdrom = false;
+            else if (!strcmp(val, "cdrom")) cfg->cdrom = true;
+            else ERR("unknown media '%s' (disk, cdrom)", val);
         } else if (type != VMCFG_NONE) {
             ERR("unknown option '%.*s'", (int)klen, w);
         }
         /* key=value words before vm=/attach= belong to something else (e.g. a path). */
     }
     if (type == VMCFG_ATTACH && saw_opts)
-        ERR("attach= takes no VM options (only -- MODULE CMDLINE)");
+        ERR("attach= takes no VM options (only drive=, media= or -- MODULE CMDLINE)");
+    if (type == VMCFG_VM && (cfg->drive != VM_DRIVE_NONE || saw_media))
+        ERR("drive= and media= belong on an attach= module");
+    if (saw_media && cfg->drive == VM_DRIVE_NONE)
+        ERR("media= needs drive=");
+    if (cfg->cdrom && cfg->drive >= VM_DRIVE_VIRTIO_FIRST)
+        ERR("a cdrom is an IDE drive (hda-hdd), not %s", drive_names[cfg->drive]);
     return type;
 }
 
 const char *vm_kind_name(enum vm_kind k) { return k == VM_KIND_LINUX ? "linux" : "multiboot"; }
 const char *vm_mmu_name(enum vm_mmu m) { return m == VM_MMU_EPT ? "ept" : "shadow"; }
+const char *vm_drive_name(enum vm_drive_pos d) { return (unsigned)d < VM_DRIVE_POSITIONS ? drive_names[d] : "?"; }
+const char *vm_diskio_name(enum vm_diskio d) { return d == VM_DISKIO_SYNC ? "sync" : "concurrent"; }
+const char *vm_disktime_name(enum vm_disktime t) { return t == VM_DISKTIME_HDD2006 ? "hdd2006" : "none"; }

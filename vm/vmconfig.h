@@ -1,9 +1,14 @@
 /* VM configuration from boot-module command lines. A module whose command line has
- *   vm=NAME [kind=multiboot] [mem=SIZE] [mmu=shadow] [autostart=yes|no] [-- GUEST CMDLINE]
+ *   vm=NAME [kind=multiboot] [mem=SIZE] [mmu=shadow] [autostart=yes|no]
+ *           [diskio=concurrent|sync] [disktime=none|hdd2006] [-- GUEST CMDLINE]
  * creates a VM from that module; a module with
  *   attach=NAME [-- MODULE CMDLINE]
- * becomes an extra boot module (e.g. an initrd) of VM NAME. Words without '=' before "--"
- * (the module's path, which some loaders prepend) are ignored. SIZE takes K/M/G suffixes. */
+ * becomes an extra boot module (e.g. an initrd) of VM NAME, and one with
+ *   attach=NAME drive=hda|hdb|hdc|hdd|vda|vdb|vdc|vdd [media=disk|cdrom]
+ * becomes one of its drives: hda/hdb the primary IDE channel's master/slave, hdc/hdd the
+ * secondary's, vdX a virtio-blk function; a cdrom is an ATAPI drive (IDE only), read-only.
+ * Words without '=' before "--" (the module's path, which some loaders prepend) are ignored.
+ * SIZE takes K/M/G suffixes. */
 #ifndef MV_VMCONFIG_H
 #define MV_VMCONFIG_H
 #include "compiler.h"
@@ -17,6 +22,18 @@
 enum vm_kind { VM_KIND_MULTIBOOT, VM_KIND_LINUX };
 enum vm_mmu { VM_MMU_SHADOW, VM_MMU_EPT };
 enum vmcfg_type { VMCFG_NONE, VMCFG_VM, VMCFG_ATTACH, VMCFG_ERROR };
+/* Where a drive sits: the four IDE positions, then the virtio-blk functions. */
+enum vm_drive_pos { VM_DRIVE_NONE, VM_DRIVE_HDA, VM_DRIVE_HDB, VM_DRIVE_HDC, VM_DRIVE_HDD,
+                    VM_DRIVE_VDA, VM_DRIVE_VDB, VM_DRIVE_VDC, VM_DRIVE_VDD, VM_DRIVE_POSITIONS };
+#define VM_DRIVE_IDE_FIRST  VM_DRIVE_HDA
+#define VM_DRIVE_VIRTIO_FIRST VM_DRIVE_VDA
+#define VM_DRIVE_IDE_COUNT  4
+#define VM_DRIVE_VIRTIO_COUNT 4
+/* How a disk request completes: in a VMM thread while the vCPU runs on (the seed paper's
+ * method), or entirely inside the exit that started it (its "original" model). */
+enum vm_diskio { VM_DISKIO_CONCURRENT, VM_DISKIO_SYNC };
+/* The drive's own service time: none (RAM speed), or a 2006 desktop SATA disk. */
+enum vm_disktime { VM_DISKTIME_NONE, VM_DISKTIME_HDD2006 };
 
 struct vm_config {
     char name[VM_NAME_MAX];             /* vm=, or the target of attach= */
@@ -24,6 +41,10 @@ struct vm_config {
     enum vm_mmu mmu;
     uint64_t mem;
     bool autostart;
+    enum vm_diskio diskio;
+    enum vm_disktime disktime;
+    enum vm_drive_pos drive;            /* attach= with drive=: this module is that drive */
+    bool cdrom;                         /* ... an ATAPI CD-ROM */
     char cmdline[VM_CMDLINE_MAX];       /* after "--" */
 };
 
@@ -31,4 +52,7 @@ struct vm_config {
 enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *err, size_t errlen);
 const char *vm_kind_name(enum vm_kind k);
 const char *vm_mmu_name(enum vm_mmu m);
+const char *vm_drive_name(enum vm_drive_pos d);     /* "hda" ... "vdd", "-" for none */
+const char *vm_diskio_name(enum vm_diskio d);
+const char *vm_disktime_name(enum vm_disktime t);
 #endif

@@ -166,3 +166,29 @@ def hostile_mix_beside_canary():
                   f"vm {vm} was not stopped from the shell", g)
         print("  " + g.command("exits fuzz").strip().splitlines()[-1], flush=True)
         halt(g)
+
+
+@test("bochs")
+def ide_guest_dma_beside_canary():
+    """The ide guest (tests/guests/ide.c, also run natively on QEMU's PIIX3) nested, with its
+    disk as drive hda, beside the canary: IDENTIFY, PIO, bus-master DMA with IRQ 14, a PRD
+    table longer than the data, and a PRD pointing far outside its RAM, which the VMM must end
+    with the bus master's error bit and ABRT (no SKIP here), counted as a bus error, while
+    nothing outside the VM is touched and the canary finishes."""
+    import test_guests_native
+    img = test_guests_native.ide_disk_image(os.path.join(REPO, "build", "ide-disk-nested.img"))
+    iso = make_iso("hostile-ide", f"{elf('canary')} vm=canary mem=16M -- seconds=8",
+                   f"{elf('ide')} vm=ide mem=16M", f"{img} attach=ide drive=hda")
+    with Guest("run-bochs", "--iso", iso, timeout=300, log=log_path("hostile-ide")) as g:
+        g.expect(r"monovisor: all autostart VMs have run", 240)
+        out = g.buf
+        check("PANIC" not in out and "FATAL" not in out, "the VMM stopped", g)
+        lines = guest_verdicts(out, "ide", "ide")
+        check([l.split()[1] for l in lines if l.startswith("TEST ")] == test_guests_native.IDE,
+              f"ide: sub-tests {lines}", g)
+        print("  " + canary_ok(out), flush=True)
+        drives = g.command("drives ide")
+        m = re.search(r"^ide\s+ide0: (\d+) DMA transfers, \d+ bytes, \d+ PRDs, (\d+) bus errors", drives, re.M)
+        check(m and int(m.group(1)) >= 6 and int(m.group(2)) == 1, f"drives:\n{drives}", g)
+        print("  " + "\n  ".join(drives.strip().splitlines()), flush=True)
+        halt(g)

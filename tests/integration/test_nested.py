@@ -115,11 +115,19 @@ def nested_guests_lynnfield_no_unrestricted_guest():
 @test("bochs")
 def bad_vm_configurations_are_refused_others_run():
     """Bad configurations, images that are not Multiboot kernels or bzImages, and a Linux kernel
-    too large for its VM give a clear error and no VM; the good VM beside them still runs."""
+    too large for its VM give a clear error and no VM; so do drive modules that are empty, not
+    whole sectors, or a second drive at one position. The good VM beside them still runs."""
     junk = os.path.join(REPO, "build", "test-logs", "junk.bin")
     os.makedirs(os.path.dirname(junk), exist_ok=True)
     with open(junk, "wb") as f:
         f.write(bytes((i * 7 + 3) & 0xFF for i in range(20000)))     # no Multiboot header
+    empty, odd = os.path.join(REPO, "build", "test-logs", "empty.img"), os.path.join(REPO, "build", "test-logs", "odd.img")
+    open(empty, "wb").close()
+    with open(odd, "wb") as f:
+        f.write(b"\xee" * 1000)                      # not a whole 512-byte sector
+    garbage = os.path.join(REPO, "build", "test-logs", "garbage20k.img")
+    with open(garbage, "wb") as f:
+        f.write(bytes((i * 13 + 5) & 0xFF for i in range(20480)))     # 40 sectors: a fine disk
     iso = os.path.join(REPO, "build", "badcfg.iso")
     cpuid = os.path.join(REPO, "build", "guests", "cpuid.elf")
     vmlinuz = os.path.join(REPO, "build", "linux", "vmlinuz")     # from scripts/mklinux
@@ -133,7 +141,13 @@ def bad_vm_configurations_are_refused_others_run():
                     "--module", f"{junk} attach=nobody",
                     # kind=linux: not a bzImage; Debian's kernel in too small a VM
                     "--module", f"{cpuid} vm=notbz kind=linux mem=16M",
-                    "--module", f"{vmlinuz} vm=lxsmall kind=linux mem=32M"], check=True)
+                    "--module", f"{vmlinuz} vm=lxsmall kind=linux mem=32M",
+                    "--module", f"{empty} attach=good drive=hda",
+                    "--module", f"{odd} attach=good drive=hdb",
+                    "--module", f"{odd} attach=good drive=hdc media=cdrom",
+                    "--module", f"{garbage} attach=good drive=vda",
+                    "--module", f"{garbage} attach=good drive=vda",
+                    "--module", f"{garbage} attach=good drive=vdb media=cdrom"], check=True)
     with Guest("run-bochs", "--iso", iso, timeout=300, log=log_path("nested-badcfg")) as g:
         g.expect(r"monovisor: all autostart VMs have run", 240)
         out = g.buf
@@ -145,6 +159,12 @@ def bad_vm_configurations_are_refused_others_run():
                    r"module 6: cannot attach to vm 'nobody' \(no such VM\)",
                    r"vm notbz not created: no boot flag 0xAA55 at 0x1fe: not a Linux kernel image",
                    r"vm lxsmall not created: the kernel needs \d+ MiB of RAM to decompress, the VM has 32 MiB",
+                   r"module 9: no drive hda for vm good: the module is empty: a drive needs at least one 512-byte sector",
+                   r"module 10: no drive hdb for vm good: the module is 1000 bytes, not a multiple of the 512-byte disk sector",
+                   r"module 11: no drive hdc for vm good: the module is 1000 bytes, not a multiple of the 2048-byte CD sector",
+                   r"vm good: drive vda is module 12 \(20 KiB\)",
+                   r"module 13: no drive vda for vm good: vm good already has a drive vda \(module 12\)",
+                   r"module 14: bad VM configuration: a cdrom is an IDE drive \(hda-hdd\), not vdb",
                    r"\[good\] SUMMARY cpuid: 6 passed, 0 failed",
                    r"monovisor: vm good stopped: exited with code 0"):
             check(re.search(rx, out), f"expected /{rx}/ in the boot log", g)

@@ -673,3 +673,71 @@ TEST(garbage_fuzz)
     cfg_write(PCI_DEVFN(3, 0), PCI_BAR0, 4, 0xFFFFFFFFu);
     CHECK_EQ(cfg_read(PCI_DEVFN(3, 0), PCI_BAR0, 4), 0xFFFFFF01u);
 }
+
+/* On an I/O APIC board each PIRQ also reaches a pin of its own (the ACPI _PRT's GSIs 16-19):
+ * the hook sees the wired-OR of the functions on that PIRQ, whatever PIRQRC routes. */
+static unsigned pirq_calls, pirq_last;
+static bool pirq_last_level;
+static void fake_pirq(void *ctx, unsigned pirq, bool level)
+{
+    CHECK(ctx == &bus);
+    pirq_calls++;
+    pirq_last = pirq;
+    pirq_last_level = level;
+}
+
+TEST(pirq_hook_sees_the_wired_or)
+{
+    reset();
+    pci_on_pirq(&bus, fake_pirq);
+    pirq_calls = 0;
+    add_testdev(&td, PCI_DEVFN(3, 0), 1);       /* PIRQD */
+    add_testdev(&td2, PCI_DEVFN(7, 0), 1);      /* (0 + 7) & 3 = 3: PIRQD too */
+    pci_set_intx(&bus, &td.f, true);
+    CHECK_EQ(pirq_calls, 1);
+    CHECK_EQ(pirq_last, 3);
+    CHECK(pirq_last_level);
+    CHECK_EQ(nirq, 0);                          /* PIRQRC disabled: the PIC sees nothing */
+    pci_set_intx(&bus, &td2.f, true);
+    CHECK_EQ(pirq_calls, 1);                    /* already high */
+    pci_set_intx(&bus, &td.f, false);
+    CHECK_EQ(pirq_calls, 1);                    /* td2 still holds it */
+    pci_set_intx(&bus, &td2.f, false);
+    CHECK_EQ(pirq_calls, 2);
+    CHECK(!pirq_last_level);
+}
+
+/* The firmware's PCI setup (what SeaBIOS's pci_setup does before an OS runs): BARs get
+ * naturally aligned addresses, largest first; INTERRUPT_LINE holds the PIRQRC route of the
+ * function's swizzled pin; decoding and mastering are on, and the devices saw their BARs. */
+TEST(firmware_setup_assigns_bars_and_irqs)
+{
+    static const uint8_t pirqs[PIIX3_PIRQS] = { 10, 10, 11, 11 };
+    reset();
+    add_testdev(&td, PCI_DEVFN(3, 0), 1);       /* 256-byte I/O, 4 KiB memory, PIRQD */
+    add_testdev(&td2, PCI_DEVFN(4, 0), 1);      /* PIRQA */
+    pci_function_set_bar(&td2.f, 2, 16, true);
+    CHECK(pci_firmware_setup(&bus, pirqs, 0xC000, 0xC0000000u, 0xFEBFFFFFu));
+    CHECK_EQ(pci_pirq_route(&bus, 0), 10);
+    CHECK_EQ(pci_pirq_route(&bus, 3), 11);
+    CHECK_EQ(pci_bar_address(&td.f, 0), 0xC000);        /* the two 256-byte BARs first */
+    CHECK_EQ(pci_bar_address(&td2.f, 0), 0xC100);
+    CHECK_EQ(pci_bar_address(&td2.f, 2), 0xC200);
+    CHECK_EQ(pci_bar_address(&td.f, 1), 0xC0000000u);
+    CHECK_EQ(pci_bar_address(&td2.f, 1), 0xC0001000u);
+    for (unsigned bar = 0; bar < 3; bar++)
+        if (td2.f.bar_size[bar])
+            CHECK_EQ(pci_bar_address(&td2.f, bar) & (td2.f.bar_size[bar] - 1), 0);
+    CHECK(pci_bar_enabled(&td.f, 0) && pci_bar_enabled(&td.f, 1) && pci_bar_enabled(&td2.f, 2));
+    CHECK(cfg_read(PCI_DEVFN(3, 0), PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+    CHECK_EQ(cfg_read(PCI_DEVFN(3, 0), PCI_INTERRUPT_LINE, 1), 11);
+    CHECK_EQ(cfg_read(PCI_DEVFN(4, 0), PCI_INTERRUPT_LINE, 1), 10);
+    CHECK(td.bar_calls >= 2 && td.cmd_calls >= 1);
+    /* The chipset's own functions are left as they are. */
+    CHECK_EQ(cfg_read(PCI_DEVFN(0, 0), PCI_INTERRUPT_LINE, 1), 0);
+
+    /* A window too small for the BARs is refused, not wrapped. */
+    reset();
+    add_testdev(&td, PCI_DEVFN(3, 0), 1);
+    CHECK(!pci_firmware_setup(&bus, pirqs, 0xFFC0, 0xC0000000u, 0xFEBFFFFFu));
+}

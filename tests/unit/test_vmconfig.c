@@ -32,6 +32,47 @@ TEST(attach)
     CHECK_STR(c.name, "web1");
     CHECK_STR(c.cmdline, "initrd args");
     CHECK_EQ(vmconfig_parse("attach=web1 mem=4M", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK_EQ(c.drive, VM_DRIVE_NONE);
+}
+
+TEST(drives)
+{
+    CHECK_EQ(vmconfig_parse("/boot/disk.img attach=web1 drive=hda", &c, err, sizeof(err)), VMCFG_ATTACH);
+    CHECK_EQ(c.drive, VM_DRIVE_HDA);
+    CHECK(!c.cdrom);
+    CHECK_STR(vm_drive_name(c.drive), "hda");
+    CHECK_EQ(vmconfig_parse("attach=web1 drive=hdc media=cdrom", &c, err, sizeof(err)), VMCFG_ATTACH);
+    CHECK_EQ(c.drive, VM_DRIVE_HDC);
+    CHECK(c.cdrom);
+    CHECK_EQ(vmconfig_parse("attach=web1 media=disk drive=vdd", &c, err, sizeof(err)), VMCFG_ATTACH);
+    CHECK_EQ(c.drive, VM_DRIVE_VDD);
+    CHECK_STR(vm_drive_name(c.drive), "vdd");
+    CHECK_EQ(vmconfig_parse("attach=web1 drive=sda", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "unknown drive 'sda'"));
+    CHECK_EQ(vmconfig_parse("attach=web1 drive=vda media=cdrom", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "IDE drive"));
+    CHECK_EQ(vmconfig_parse("attach=web1 media=cdrom", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "needs drive="));
+    CHECK_EQ(vmconfig_parse("attach=web1 drive=hda media=tape", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK_EQ(vmconfig_parse("vm=web1 drive=hda", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "attach="));
+    CHECK_EQ(vmconfig_parse("attach=web1 drive=hda diskio=sync", &c, err, sizeof(err)), VMCFG_ERROR);
+}
+
+TEST(disk_options)
+{
+    CHECK_EQ(vmconfig_parse("vm=a", &c, err, sizeof(err)), VMCFG_VM);
+    CHECK_EQ(c.diskio, VM_DISKIO_CONCURRENT);       /* the seed's method is the default */
+    CHECK_EQ(c.disktime, VM_DISKTIME_NONE);
+    CHECK_EQ(vmconfig_parse("vm=a diskio=sync disktime=hdd2006", &c, err, sizeof(err)), VMCFG_VM);
+    CHECK_EQ(c.diskio, VM_DISKIO_SYNC);
+    CHECK_EQ(c.disktime, VM_DISKTIME_HDD2006);
+    CHECK_STR(vm_diskio_name(c.diskio), "sync");
+    CHECK_STR(vm_disktime_name(c.disktime), "hdd2006");
+    CHECK_EQ(vmconfig_parse("vm=a diskio=async", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "unknown diskio"));
+    CHECK_EQ(vmconfig_parse("vm=a disktime=ssd", &c, err, sizeof(err)), VMCFG_ERROR);
+    CHECK(strstr(err, "unknown disktime"));
 }
 
 TEST(errors_are_explained)
