@@ -69,6 +69,13 @@ PORT_NAMES = {
     0xf4: "debug exit", 0x3f8: "COM1 data", 0x3f9: "COM1 IER", 0x3fa: "COM1 IIR",
     0x3fb: "COM1 LCR", 0x3fc: "COM1 MCR", 0x3fd: "COM1 LSR", 0x3fe: "COM1 MSR",
     0x2f8: "COM2 data", 0x2fd: "COM2 LSR", 0x510: "fw_cfg sel", 0x511: "fw_cfg data",
+    # PIIX3 IDE, primary channel (the secondary at 0x170-0x177/0x376 alike) and the bus master
+    # where the firmware puts BAR4 (0xc000): BMICR is the seed's "bus master command".
+    0x1f0: "IDE data", 0x1f1: "IDE feat/err", 0x1f2: "IDE count", 0x1f3: "IDE lba lo",
+    0x1f4: "IDE lba mid", 0x1f5: "IDE lba hi", 0x1f6: "IDE device", 0x1f7: "IDE cmd/stat",
+    0x3f6: "IDE ctl/alt", 0x170: "IDE2 data", 0x177: "IDE2 cmd/stat", 0x376: "IDE2 ctl/alt",
+    0xc000: "BM cmd (BMICR)", 0xc002: "BM status", 0xc004: "BM PRD table",
+    0xc008: "BM2 cmd", 0xc00a: "BM2 status", 0xc00c: "BM2 PRD table",
 }
 MSR_NAMES = {
     0x10: "TSC", 0x1b: "APIC_BASE", 0xfe: "MTRRCAP", 0x174: "SYSENTER_CS",
