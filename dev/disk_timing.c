@@ -41,7 +41,9 @@ uint64_t disk_service_ns(struct disk_timing *t, uint64_t lba, uint64_t count)
     const struct disk_class *c = t->cls;
     if (!c)
         return 0;
-    uint64_t ns = c->overhead_ns + count * SECTOR_BYTES * NS_PER_S / ((uint64_t)c->media_kib_s * KIB);
+    /* Per sector first, so no count can overflow the product. */
+    uint64_t sector_ns = SECTOR_BYTES * NS_PER_S / ((uint64_t)c->media_kib_s * KIB);
+    uint64_t ns = c->overhead_ns + MIN(count, t->sectors) * sector_ns;
     if (lba != t->head) {
         uint64_t dist = lba > t->head ? lba - t->head : t->head - lba;
         if (dist > t->sectors)

@@ -52,7 +52,10 @@ bool piix_ide_dma_ready(const struct piix_ide *p, unsigned channel)
     const struct piix_ide_channel *ch = &p->ch[channel];
     bool to_memory;
     uint32_t bytes;
-    return bmdma_armed(&ch->bm) && ata_dma_pending(&ch->ata, &to_memory, &bytes);
+    /* Without bus mastering in PCICMD the engine cannot get the bus: nothing to serve
+     * until the guest turns it on (command_changed starts it then). */
+    return (cfg16(&p->fn, PCI_COMMAND) & PCI_COMMAND_MASTER) && bmdma_armed(&ch->bm) &&
+           ata_dma_pending(&ch->ata, &to_memory, &bytes);
 }
 
 void piix_ide_dma_run(struct piix_ide *p, unsigned channel)
@@ -105,8 +108,10 @@ static uint32_t data_in(void *dev, uint16_t port, unsigned size)
 static void data_out(void *dev, uint16_t port, unsigned size, uint32_t val)
 {
     struct piix_ide_channel *ch = dev;
-    if (channel_decoded(ch))
-        ata_write(&ch->ata, ATA_REG_DATA, size == 1 ? 2 : size, val);
+    if (!channel_decoded(ch))
+        return;
+    ata_write(&ch->ata, ATA_REG_DATA, size == 1 ? 2 : size, val);
+    maybe_start(ch);                    /* the last CDB byte can begin an ATAPI DMA phase */
 }
 
 static uint32_t regs_in(void *dev, uint16_t port, unsigned size)
@@ -185,7 +190,11 @@ static void bar_changed(struct pci_function *f, unsigned bar, uint32_t old_value
 
 static void command_changed(struct pci_function *f, uint16_t old_value, uint16_t new_value)
 {
-    bm_decode_update(f->dev);
+    struct piix_ide *p = f->dev;
+    bm_decode_update(p);
+    if (!(old_value & PCI_COMMAND_MASTER) && (new_value & PCI_COMMAND_MASTER))
+        for (unsigned i = 0; i < PIIX_IDE_CHANNELS; i++)
+            maybe_start(&p->ch[i]);
 }
 
 static const struct pci_function_ops fn_ops = { .bar_changed = bar_changed, .command_changed = command_changed };

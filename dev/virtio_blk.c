@@ -202,12 +202,13 @@ static uint8_t refuse(struct virtio_blk *v)
     return VIRTIO_BLK_S_IOERR;
 }
 
-/* 5.2.6.2: data must be whole 512-byte sectors and inside the disk. The used length is a u32,
- * so a request cannot move 4 GiB or more either. */
+/* 5.2.6.2: data must be whole 512-byte sectors and inside the disk. One request moves at
+ * most VIRTIO_BLK_MAX_REQUEST (what one serving step may take; Linux's requests are far
+ * smaller), so a guest cannot hold the CPU with one huge chain. */
 static bool range_ok(const struct virtio_blk *v, uint64_t sector, uint64_t bytes)
 {
     uint64_t count = bytes / VIRTIO_BLK_SECTOR;
-    return bytes % VIRTIO_BLK_SECTOR == 0 && bytes < UINT32_MAX &&
+    return bytes % VIRTIO_BLK_SECTOR == 0 && bytes <= VIRTIO_BLK_MAX_REQUEST &&
            sector <= v->bd->sectors && count <= v->bd->sectors - sector;
 }
 
@@ -329,8 +330,10 @@ bool virtio_blk_take(struct virtio_blk *v, uint64_t *sector, uint32_t *sectors, 
         uint32_t type = get_le32(hdr + VIRTIO_BLK_HDR_TYPE) & ~VIRTIO_BLK_T_BARRIER;
         uint64_t bytes = type == VIRTIO_BLK_T_OUT ? c->rlen - VIRTIO_BLK_HDR_SIZE
                          : c->wlen ? c->wlen - 1 : 0;
-        if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT) {
-            *sector = get_le64(hdr + VIRTIO_BLK_HDR_SECTOR);
+        uint64_t first = get_le64(hdr + VIRTIO_BLK_HDR_SECTOR);
+        /* A request that will be refused costs the drive nothing. */
+        if ((type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT) && range_ok(v, first, bytes)) {
+            *sector = first;
             *sectors = (uint32_t)MIN(bytes / VIRTIO_BLK_SECTOR, UINT32_MAX);
             *write = type == VIRTIO_BLK_T_OUT;
         }

@@ -113,6 +113,7 @@ STATIC_ASSERT(VIRTIO_BLK_SEG_MAX + 2 <= VIRTIO_BLK_QUEUE_SIZE, "a full request f
 #define VIRTIO_BLK_ID_BYTES         20      /* GET_ID: serial, NUL-padded, not terminated at 20 */
 #define VIRTIO_BLK_SECTOR           512u
 
+#define VIRTIO_BLK_MAX_REQUEST      (32u << 20)     /* bytes one request may move: else IOERR */
 #define VIRTIO_BLK_BOUNCE           4096u   /* data moves through this many bytes at a time */
 STATIC_ASSERT(VIRTIO_BLK_BOUNCE % VIRTIO_BLK_SECTOR == 0, "whole sectors per chunk");
 

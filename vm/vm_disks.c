@@ -98,7 +98,8 @@ static uint64_t service_tsc(struct vm *vm, const struct pc_disk_job *j)
     struct vm_drive *d = drive_of(vm, j->bd);
     if (!d || !j->sectors)
         return 0;
-    uint64_t ns = disk_service_ns(&d->timing, j->lba, j->sectors);
+    /* One serving step moves at most a bus-master run (ATAPI commands may ask for more). */
+    uint64_t ns = disk_service_ns(&d->timing, j->lba, MIN(j->sectors, BMDMA_MAX_RUN / BLOCKDEV_SECTOR));
     uint64_t t = ns / NS_PER_S * tsc_hz + ns % NS_PER_S * tsc_hz / NS_PER_S;
     vm->disk.service_tsc += t;
     return t;
@@ -121,7 +122,15 @@ static void serve_in_exit(struct vm *vm)
         }
         if (!pc_disk_next(&vm->plat, &j))
             return;
-        uint64_t until = rdtsc() + service_tsc(vm, &j);
+        uint64_t now = rdtsc(), until = now + service_tsc(vm, &j);
+        if (until - start > budget) {
+            /* Longer than this exit may take: the thread completes it when it is due. */
+            vm->disk.job = j;
+            vm->disk.ready_tsc = until;
+            vm->disk.inflight = true;
+            wake_disk_thread(vm);
+            return;
+        }
         while (rdtsc() < until)
             pause();
         pc_disk_do(&vm->plat, &j);
@@ -133,8 +142,8 @@ static void serve_in_exit(struct vm *vm)
 static bool any_kicked(void *unused)
 {
     for (size_t i = 0; i < nvms; i++)
-        if (vms[i]->state == VM_RUNNING && vms[i]->disk.kicked)
-            return true;
+        if (vms[i]->state == VM_RUNNING && vms[i]->disk.kicked && !vms[i]->disk.inflight)
+            return true;                /* new work the thread can take now */
     return false;
 }
 
@@ -167,9 +176,14 @@ static void disk_thread_main(void *unused)
             }
             if (d->inflight)
                 next = MIN(next, d->ready_tsc);
-            if (d->kicked)
-                next = now;
-            vm->plat.io_busy = d->inflight || d->kicked;
+            if (d->kicked && !d->inflight)
+                next = now;             /* (while one is in service, more waits for it) */
+            unsigned busy = d->inflight || d->kicked;
+            /* Nothing in service any more: a vCPU halted on that (an interrupt the guest
+             * suppressed) must look again whether anything can wake it. */
+            if (vm->plat.io_busy && !busy && vm->thread)
+                sched_wake(vm->thread, now);
+            vm->plat.io_busy = busy;
         }
         if (next <= now)
             sched_yield();              /* more to do at once: let the vCPUs run first */
@@ -191,9 +205,12 @@ static void wake_disk_thread(struct vm *vm)
 void vm_disk_kick(void *ctx)
 {
     struct vm *vm = ctx;
-    if (vm->cfg.diskio == VM_DISKIO_SYNC || (!disk_thread && !(disk_thread = thread_create(
-            "disk", THREAD_VMM, disk_thread_main, NULL))))
-        serve_in_exit(vm);              /* (also when there is no memory for the thread) */
+    /* Sync, unless the thread already has this VM's work (one disk arm; the exit must not
+     * complete what the thread is serving). Also when there is no memory for the thread. */
+    bool thread_has_it = vm->disk.inflight || vm->disk.kicked;
+    if ((vm->cfg.diskio == VM_DISKIO_SYNC && !thread_has_it) ||
+        (!disk_thread && !(disk_thread = thread_create("disk", THREAD_VMM, disk_thread_main, NULL))))
+        serve_in_exit(vm);
     else
         wake_disk_thread(vm);
 }

@@ -194,14 +194,24 @@ TEST(piix_ide_deferred_completion)
     CHECK(!memcmp(ram + BUF, disk + 7 * 512, 4096));
     CHECK(irq[14]);
     CHECK(!piix_ide_dma_ready(&ide, 0));
-    /* Without bus mastering the engine cannot move anything. */
+    /* Without bus mastering the engine cannot get the bus: nothing is ready to serve (so
+     * nothing is served over and over) until the guest turns mastering on, which starts it. */
     outb(bm() + BMDMA_REG_CMD, 0);
-    dma_cmd(ATA_CMD_READ_DMA, 9, 8, false);
     uint16_t cmd = (uint16_t)cfg(PCI_COMMAND, 2);
     pci_config_write(&bus, PIIX_IDE_DEVFN, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+    unsigned k = kicks;
+    dma_cmd(ATA_CMD_READ_DMA, 9, 8, false);
+    CHECK_EQ(kicks, k);
+    CHECK(!piix_ide_dma_ready(&ide, 0));
     piix_ide_dma_run(&ide, 0);
     CHECK_EQ(ide.dma_blocked, 1);
+    memset(ram + BUF, 0, 4096);
+    pci_config_write(&bus, PIIX_IDE_DEVFN, PCI_COMMAND, 2, cmd);
+    CHECK_EQ(kicks, k + 1);
     CHECK(piix_ide_dma_ready(&ide, 0));
+    piix_ide_dma_run(&ide, 0);
+    CHECK(!memcmp(ram + BUF, disk + 9 * 512, 4096));
+    CHECK(irq[14]);
 }
 
 TEST(piix_ide_prd_outside_ram)

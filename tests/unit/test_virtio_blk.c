@@ -1040,3 +1040,35 @@ TEST(vblk_take_then_complete)
     CHECK(!virtio_blk_work_pending(&v));
     CHECK(!virtio_blk_complete(&v));
 }
+
+/* What take reports is what the drive will be charged for: a request that will be refused
+ * (past the end, or more than VIRTIO_BLK_MAX_REQUEST) reports no sectors, and completes IOERR. */
+TEST(vblk_take_reports_no_work_for_refused_requests)
+{
+    setup_blk(false, "MV", true);
+    linux_probe(RING_PFN);
+    struct tseg data = { DATA_ADDR, 8 * 512 };
+    submit(VIRTIO_BLK_T_IN, DISK_SECTORS - 4, &data, 1, true);      /* runs past the end */
+    uint64_t sector;
+    uint32_t sectors;
+    bool write;
+    CHECK(virtio_blk_take(&v, &sector, &sectors, &write));
+    CHECK_EQ(sectors, 0);
+    CHECK(virtio_blk_complete(&v));
+    uint32_t len;
+    int head = drv_get_used(&len);
+    CHECK(head >= 0);
+    CHECK_EQ(status_of(head), VIRTIO_BLK_S_IOERR);
+    /* 33 MiB in one chain (the same buffer over and over): refused before anything moves. */
+    struct tseg big[33];
+    for (unsigned i = 0; i < 33; i++)
+        big[i] = (struct tseg){ DATA_ADDR, 1u << 20 };
+    uint64_t before = bd.bytes_read;
+    submit(VIRTIO_BLK_T_IN, 0, big, 33, true);
+    CHECK(virtio_blk_take(&v, &sector, &sectors, &write));
+    CHECK_EQ(sectors, 0);
+    CHECK(virtio_blk_complete(&v));
+    head = drv_get_used(&len);
+    CHECK_EQ(status_of(head), VIRTIO_BLK_S_IOERR);
+    CHECK_EQ(bd.bytes_read, before);
+}
