@@ -23,7 +23,7 @@ KCFLAGS := $(filter-out -mcmodel=kernel,$(KCFLAGS)) -mcmodel=small
 KLDFLAGS := $(shell $(LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments) -nostdlib -static -z max-page-size=0x1000 -T boot/linker.ld --build-id=sha1
 
 # Kernel sources: every .c/.asm under these directories goes into the image.
-KDIRS := boot arch/x86 arch/x86/vmx mm dev sched trace lib kernel vm
+KDIRS := boot arch/x86 arch/x86/vmx mm dev net sched trace lib kernel vm
 KSRC_C   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRC_ASM := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.asm,$(B)/k/%.o,$(KSRC_ASM))

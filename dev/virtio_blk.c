@@ -6,6 +6,7 @@
  * descriptors. */
 #include "compiler.h"
 #include "lib.h"
+#include "byteorder.h"
 #include "dev/dma.h"
 #include "dev/blockdev.h"
 #include "dev/virtqueue.h"
@@ -13,36 +14,19 @@
 
 STATIC_ASSERT(VIRTIO_BLK_SECTOR == BLOCKDEV_SECTOR, "virtio sectors are blockdev sectors");
 
-static uint32_t get_le32(const uint8_t *p)
+static void blk_notify(void *dev, unsigned q);
+static uint8_t config_byte(void *dev, unsigned off);
+
+static void blk_queue_reset(void *dev, unsigned q)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    ((struct virtio_blk *)dev)->held = false;   /* a fetched request goes with its ring */
 }
 
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void irq_update(struct virtio_blk *v)
-{
-    /* Legacy INTx is level-triggered and follows the ISR (4.1.4.5): high while any bit is set. */
-    bool level = v->isr != 0;
-    if (level == v->irq_level)
-        return;
-    v->irq_level = level;
-    if (v->set_irq)
-        v->set_irq(v->irq_ctx, level);
-}
+static const struct virtio_pci_ops blk_ops = { config_byte, blk_notify, blk_queue_reset };
 
 void virtio_blk_reset(struct virtio_blk *v)
 {
-    v->guest_features = 0;
-    v->queue_sel = 0;
-    v->status = 0;
-    v->isr = 0;
-    v->held = false;            /* a fetched request goes with its ring */
-    vq_set_pfn(&v->vq, 0);
-    irq_update(v);
+    virtio_pci_reset(&v->vp);
 }
 
 void virtio_blk_init(struct virtio_blk *v, struct blockdev *bd, const char *serial,
@@ -52,22 +36,21 @@ void virtio_blk_init(struct virtio_blk *v, struct blockdev *bd, const char *seri
     memset(v, 0, sizeof(*v));
     v->bd = bd;
     v->dma = dma;
-    v->set_irq = set_irq;
-    v->irq_ctx = irq_ctx;
     v->notify = notify;
     v->notify_ctx = notify_ctx;
-    v->host_features = VIRTIO_BLK_FEATURES_BASE;
+    uint32_t features = VIRTIO_BLK_FEATURES_BASE;
     if (bd->readonly)
-        v->host_features |= (uint32_t)BIT(VIRTIO_BLK_F_RO);   /* 5.2.5: the driver must not write */
+        features |= (uint32_t)BIT(VIRTIO_BLK_F_RO);   /* 5.2.5: the driver must not write */
     for (unsigned i = 0; serial && serial[i] && i < VIRTIO_BLK_ID_BYTES; i++)
         v->serial[i] = serial[i];
     vq_init(&v->vq, VIRTIO_BLK_QUEUE_SIZE, dma);
-    virtio_blk_reset(v);
+    virtio_pci_init(&v->vp, &v->vq, 1, VIRTIO_BLK_IO_BAR_SIZE, features, &blk_ops, v, set_irq, irq_ctx);
 }
 
 /* One byte of the device config (5.2.4), little-endian. */
-static uint8_t config_byte(const struct virtio_blk *v, unsigned off)
+static uint8_t config_byte(void *dev, unsigned off)
 {
+    const struct virtio_blk *v = dev;
     uint64_t val;
     unsigned base;
 
@@ -95,105 +78,23 @@ static uint8_t config_byte(const struct virtio_blk *v, unsigned off)
     return (uint8_t)(val >> (8 * (off - base)));
 }
 
-static uint8_t reg_byte(const struct virtio_blk *v, unsigned off)
-{
-    uint32_t val;
-    unsigned base;
-    bool q0 = v->queue_sel == 0;
-
-    if (off >= VIRTIO_BLK_IO_BAR_SIZE)
-        return 0xFF;
-    if (off >= VIRTIO_PCI_CONFIG_OFF)
-        return config_byte(v, off - VIRTIO_PCI_CONFIG_OFF);
-    switch (off) {
-    case VIRTIO_PCI_STATUS:
-        return v->status;
-    case VIRTIO_PCI_ISR:
-        return v->isr;
-    }
-    if (off < VIRTIO_PCI_GUEST_FEATURES) {
-        val = v->host_features;
-        base = VIRTIO_PCI_HOST_FEATURES;
-    } else if (off < VIRTIO_PCI_QUEUE_PFN) {
-        val = v->guest_features;
-        base = VIRTIO_PCI_GUEST_FEATURES;
-    } else if (off < VIRTIO_PCI_QUEUE_NUM) {
-        val = q0 ? v->vq.pfn : 0;
-        base = VIRTIO_PCI_QUEUE_PFN;
-    } else if (off < VIRTIO_PCI_QUEUE_SEL) {
-        /* 4.1.4.8: a size of 0 says the queue does not exist (Linux setup_vq: -ENOENT). */
-        val = q0 ? v->vq.size : 0;
-        base = VIRTIO_PCI_QUEUE_NUM;
-    } else if (off < VIRTIO_PCI_QUEUE_NOTIFY) {
-        val = v->queue_sel;
-        base = VIRTIO_PCI_QUEUE_SEL;
-    } else {
-        return 0;       /* queue notify is write-only */
-    }
-    return (uint8_t)(val >> (8 * (off - base)));
-}
-
 uint32_t virtio_blk_read(struct virtio_blk *v, unsigned offset, unsigned size)
 {
-    uint32_t val = 0;
-
-    if (size != 1 && size != 2 && size != 4)
-        return 0xFFFFFFFFu;
-    for (unsigned i = 0; i < size; i++)
-        val |= (uint32_t)reg_byte(v, offset + i) << (8 * i);
-    /* 4.1.4.5.1: reading the ISR resets it to 0 and deasserts the interrupt. */
-    if (offset <= VIRTIO_PCI_ISR && offset + size > VIRTIO_PCI_ISR && v->isr) {
-        v->isr = 0;
-        irq_update(v);
-    }
-    return val;
+    return virtio_pci_read(&v->vp, offset, size);
 }
 
 void virtio_blk_write(struct virtio_blk *v, unsigned offset, unsigned size, uint32_t val)
 {
-    switch (offset) {
-    case VIRTIO_PCI_GUEST_FEATURES:
-        if (size != 4)
-            break;
-        /* Bits the device did not offer are dropped (QEMU does the same). */
-        v->guest_features = val & v->host_features;
-        return;
-    case VIRTIO_PCI_QUEUE_PFN:
-        if (size != 4)
-            break;
-        if (v->queue_sel == 0) {
-            v->held = false;
-            vq_set_pfn(&v->vq, val);    /* 0 = the driver deleted the queue */
-        }
-        return;
-    case VIRTIO_PCI_QUEUE_SEL:
-        if (size != 2)
-            break;
-        v->queue_sel = (uint16_t)val;
-        return;
-    case VIRTIO_PCI_QUEUE_NOTIFY:
-        if (size != 2)
-            break;
-        v->notifies++;
-        /* Legacy devices serve a queue once its PFN is set, without waiting for DRIVER_OK:
-         * some old drivers kick before it (QEMU keeps the same leniency). */
-        if ((uint16_t)val == 0 && v->vq.pfn) {
-            if (v->notify)
-                v->notify(v->notify_ctx, v);
-            else
-                virtio_blk_process(v);
-        }
-        return;
-    case VIRTIO_PCI_STATUS:
-        if (size != 1)
-            break;
-        if ((uint8_t)val == 0)
-            virtio_blk_reset(v);        /* 2.1.2 / 4.1.4.8: writing 0 resets the device */
-        else
-            v->status = (uint8_t)val;
-        return;
-    }
-    v->bad_accesses++;      /* read-only registers, config space, odd widths */
+    virtio_pci_write(&v->vp, offset, size, val);
+}
+
+static void blk_notify(void *dev, unsigned q)
+{
+    struct virtio_blk *v = dev;
+    if (v->notify)
+        v->notify(v->notify_ctx, v);
+    else
+        virtio_blk_process(v);
 }
 
 static uint8_t refuse(struct virtio_blk *v)
@@ -359,11 +260,7 @@ bool virtio_blk_complete(struct virtio_blk *v)
 
 static void interrupt(struct virtio_blk *v)
 {
-    if (vq_interrupt_wanted(&v->vq)) {
-        v->isr |= VIRTIO_PCI_ISR_QUEUE;
-        v->interrupts++;
-        irq_update(v);
-    }
+    virtio_pci_used(&v->vp, 0);
 }
 
 bool virtio_blk_process_one(struct virtio_blk *v)

@@ -15,42 +15,16 @@
 #include "dev/dma.h"
 #include "dev/blockdev.h"
 #include "dev/virtqueue.h"
+#include "dev/virtio_pci.h"
 
-/* PCI identity (4.1.2.3 "Legacy Interfaces: A Note on PCI Device Discovery"): a transitional
- * block device has device id 0x1001, revision 0 (Linux vp_legacy_probe wants 0x1000-0x103f
- * and revision VIRTIO_PCI_ABI_VERSION 0) and the virtio device type as subsystem device id. */
-#define VIRTIO_PCI_VENDOR           0x1AF4
+/* PCI identity (4.1.2.3): a transitional block device has device id 0x1001. Base class 01
+ * mass storage, subclass 00 SCSI, prog-if 00: what QEMU's virtio-blk-pci reports by default
+ * (class_code PCI_CLASS_STORAGE_SCSI, 0x0100). Drivers match on ids only. */
 #define VIRTIO_BLK_PCI_DEVICE       0x1001
-#define VIRTIO_PCI_LEGACY_REVISION  0x00
-#define VIRTIO_PCI_SUBSYS_VENDOR    0x1AF4
 #define VIRTIO_ID_BLOCK             2       /* 5 "Device Types": subsystem device id */
-/* Base class 01 mass storage, subclass 00 SCSI, prog-if 00: what QEMU's virtio-blk-pci
- * reports by default (class_code PCI_CLASS_STORAGE_SCSI, 0x0100). Drivers match on ids only. */
 #define VIRTIO_BLK_PCI_CLASS        0x010000u
 #define VIRTIO_BLK_PCI_CLASS_REV    (VIRTIO_BLK_PCI_CLASS << 8 | VIRTIO_PCI_LEGACY_REVISION)
-#define VIRTIO_BLK_PCI_INT_PIN      1       /* INTA# */
-
-/* Legacy common header in BAR0 (4.1.4.8), little-endian. */
-#define VIRTIO_PCI_HOST_FEATURES    0x00    /* u32 RO: device features 31:0 */
-#define VIRTIO_PCI_GUEST_FEATURES   0x04    /* u32 RW: driver features 31:0 */
-#define VIRTIO_PCI_QUEUE_PFN        0x08    /* u32 RW: ring address >> 12 of the selected queue */
-#define VIRTIO_PCI_QUEUE_NUM        0x0C    /* u16 RO: size of the selected queue, 0 = none */
-#define VIRTIO_PCI_QUEUE_SEL        0x0E    /* u16 RW */
-#define VIRTIO_PCI_QUEUE_NOTIFY     0x10    /* u16 WO: the queue index with new buffers */
-#define VIRTIO_PCI_STATUS           0x12    /* u8 RW: writing 0 resets the device */
-#define VIRTIO_PCI_ISR              0x13    /* u8 RO: read returns and clears, deasserting INTx */
-#define VIRTIO_PCI_CONFIG_OFF       0x14    /* device config (0x18 with MSI-X, never here) */
-
-#define VIRTIO_PCI_ISR_QUEUE        0x01    /* a used buffer */
-#define VIRTIO_PCI_ISR_CONFIG       0x02    /* config changed: never (capacity is fixed) */
-
-/* Device status (2.1). */
-#define VIRTIO_CONFIG_S_ACKNOWLEDGE 0x01
-#define VIRTIO_CONFIG_S_DRIVER      0x02
-#define VIRTIO_CONFIG_S_DRIVER_OK   0x04
-#define VIRTIO_CONFIG_S_FEATURES_OK 0x08    /* not used by legacy drivers */
-#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40    /* 1.0 only: a legacy driver would not look */
-#define VIRTIO_CONFIG_S_FAILED      0x80
+#define VIRTIO_BLK_PCI_INT_PIN      VIRTIO_PCI_INT_PIN
 
 /* Block feature bits (5.2.3; BARRIER and SCSI are 5.2.3.1 legacy). */
 #define VIRTIO_BLK_F_BARRIER        0
@@ -118,21 +92,13 @@ STATIC_ASSERT(VIRTIO_BLK_SEG_MAX + 2 <= VIRTIO_BLK_QUEUE_SIZE, "a full request f
 STATIC_ASSERT(VIRTIO_BLK_BOUNCE % VIRTIO_BLK_SECTOR == 0, "whole sectors per chunk");
 
 struct virtio_blk {
+    struct virtio_pci vp;                       /* the common header: features, status, ISR, INTx */
     struct blockdev *bd;
     const struct dma_ops *dma;
-    void (*set_irq)(void *ctx, bool level);     /* INTx level; called on changes only */
-    void *irq_ctx;
     /* A queue-notify write for queue 0 with a ring set up: run virtio_blk_process now or soon.
      * NULL: virtio_blk_write runs it itself. */
     void (*notify)(void *ctx, struct virtio_blk *v);
     void *notify_ctx;
-
-    uint32_t host_features;
-    uint32_t guest_features;
-    uint16_t queue_sel;
-    uint8_t status;
-    uint8_t isr;
-    bool irq_level;
     char serial[VIRTIO_BLK_ID_BYTES + 1];
 
     struct virtqueue vq;
@@ -145,8 +111,6 @@ struct virtio_blk {
     uint64_t errors;                            /* completed with IOERR */
     uint64_t unsupported;                       /* completed with UNSUPP */
     uint64_t bad_requests;                      /* malformed chain or no status byte: used len 0 */
-    uint64_t notifies, interrupts;
-    uint64_t bad_accesses;                      /* register writes of the wrong width/offset */
 };
 
 /* serial: up to 20 characters (more are cut), NULL = none. Leaves the device reset. */

@@ -2,19 +2,12 @@
  * malformed rings. All guest memory access is dma_read/dma_write at the time of use. */
 #include "compiler.h"
 #include "lib.h"
+#include "byteorder.h"
 #include "dev/dma.h"
 #include "dev/virtqueue.h"
 
 STATIC_ASSERT(VQ_MAX_SIZE <= VQ_NO_HEAD, "VQ_NO_HEAD must never be a valid index");
 STATIC_ASSERT(VQ_MAX_SEGS >= 3, "a block request needs header, data and status");
-
-/* Guest memory is little-endian (legacy virtio on x86 is guest-native); decode bytewise so
- * the host's byte order and alignment never matter. */
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
-static void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put_le32(uint8_t *p, uint32_t v) { put_le16(p, (uint16_t)v); put_le16(p + 2, (uint16_t)(v >> 16)); }
 
 /* 2.6.8.2 / Linux virtio_rmb, virtio_wmb, virtio_mb. x86 is TSO, so acquire/release fences
  * only stop the compiler; the full fence (store then load: used idx, then avail flags) is a
@@ -104,7 +97,7 @@ int vq_pop(struct virtqueue *q, struct vq_chain *c)
     uint64_t avail = vq_avail_addr(q);
     if (!dma_read(q->dma, avail + VRING_AVAIL_IDX, b, 2))
         return ring_fail(q, c, VQ_ERR_AVAIL_DMA);
-    uint16_t pending = (uint16_t)(le16(b) - q->last_avail);
+    uint16_t pending = (uint16_t)(get_le16(b) - q->last_avail);
     if (!pending)
         return VQ_POP_EMPTY;
     /* 2.6.6: the driver can have at most Q buffers outstanding; a bigger jump means the index
@@ -116,7 +109,7 @@ int vq_pop(struct virtqueue *q, struct vq_chain *c)
     uint16_t mask = (uint16_t)(q->size - 1);
     if (!dma_read(q->dma, avail + VRING_AVAIL_RING + 2ull * (q->last_avail & mask), b, 2))
         return ring_fail(q, c, VQ_ERR_AVAIL_DMA);
-    uint16_t head = le16(b);
+    uint16_t head = get_le16(b);
     if (head >= q->size)
         return ring_fail(q, c, VQ_ERR_HEAD);     /* nothing we could complete */
 
@@ -134,10 +127,10 @@ int vq_pop(struct virtqueue *q, struct vq_chain *c)
             return chain_fail(q, VQ_ERR_TOO_LONG);
         if (!dma_read(q->dma, desc + (uint64_t)i * VRING_DESC_SIZE, b, VRING_DESC_SIZE))
             return ring_fail(q, NULL, VQ_ERR_DESC_DMA);   /* head kept: push will fail anyway */
-        uint64_t addr = le64(b + VRING_DESC_ADDR);
-        uint32_t len = le32(b + VRING_DESC_LEN);
-        uint16_t flags = le16(b + VRING_DESC_FLAGS);
-        uint16_t next = le16(b + VRING_DESC_NEXT);
+        uint64_t addr = get_le64(b + VRING_DESC_ADDR);
+        uint32_t len = get_le32(b + VRING_DESC_LEN);
+        uint16_t flags = get_le16(b + VRING_DESC_FLAGS);
+        uint16_t next = get_le16(b + VRING_DESC_NEXT);
         bool write = flags & VRING_DESC_F_WRITE;
 
         if (flags & VRING_DESC_F_INDIRECT)
@@ -204,7 +197,7 @@ bool vq_interrupt_wanted(struct virtqueue *q)
     mb();
     if (!dma_read(q->dma, vq_avail_addr(q) + VRING_AVAIL_FLAGS, b, 2))
         return true;
-    return !(le16(b) & VRING_AVAIL_F_NO_INTERRUPT);
+    return !(get_le16(b) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 bool vq_pending(struct virtqueue *q)
@@ -215,7 +208,7 @@ bool vq_pending(struct virtqueue *q)
         return false;
     if (!dma_read(q->dma, vq_avail_addr(q) + VRING_AVAIL_IDX, b, 2))
         return true;
-    return le16(b) != q->last_avail;
+    return get_le16(b) != q->last_avail;
 }
 
 /* Walks the readable (write = false) or writable stream of c and moves len bytes at off. */

@@ -1,13 +1,10 @@
 /* The platform's disks: the PIIX3 IDE function (always there, as on every PIIX3 board, with
  * whatever drives the VM has at hda-hdd) and one legacy virtio-blk function per vdX drive.
- * All device DMA goes through the VM's guest memory and nothing else. When a device has a
+ * All device DMA goes through the platform's dma_ops (the VM's guest memory) and nothing else. When a device has a
  * request ready, the platform kicks its VM, which serves it with pc_disk_next/pc_disk_do:
  * inside the exit or from its disk thread (vm/vm_disks.c decides). */
 #include "pc_platform.h"
 #include "lib.h"
-
-static bool dma_rd(void *mem, uint64_t gpa, void *buf, size_t len) { return gmem_read(mem, gpa, buf, len); }
-static bool dma_wr(void *mem, uint64_t gpa, const void *buf, size_t len) { return gmem_write(mem, gpa, buf, len); }
 
 static void kick(struct pc_platform *p)
 {
@@ -76,11 +73,8 @@ static void vblk_command_changed(struct pci_function *f, uint16_t o, uint16_t n)
 static const struct pci_function_ops vblk_fn_ops = { .bar_changed = vblk_bar_changed,
                                                      .command_changed = vblk_command_changed };
 
-bool pc_disks_attach(struct pc_platform *p, struct guest_mem *mem,
-                     const struct pc_drive drives[PC_IDE_UNITS + PC_VIRTIO_BLKS], char *err, size_t errlen)
+bool pc_disks_attach(struct pc_platform *p, const struct pc_drive drives[PC_IDE_UNITS + PC_VIRTIO_BLKS], char *err, size_t errlen)
 {
-    static const uint8_t pirqs[PIIX3_PIRQS] = { 10, 10, 11, 11 };
-    p->dma = (struct dma_ops){ dma_rd, dma_wr, mem };
     piix_ide_init(&p->ide, &p->dma, ide_irq, p, ide_dma_start, p);
     if (!piix_ide_attach(&p->ide, &p->pci, &p->io)) {
         ksnprintf(err, errlen, "the IDE controller's ports are taken");
@@ -113,10 +107,6 @@ bool pc_disks_attach(struct pc_platform *p, struct guest_mem *mem,
             ksnprintf(err, errlen, "PCI slot %u is taken", PC_VIRTIO_BLK_SLOT + i);
             return false;
         }
-    }
-    if (!pci_firmware_setup(&p->pci, pirqs, PC_PCI_IO_BASE, PC_PCI_MEM_BASE, PC_PCI_MEM_LIMIT)) {
-        ksnprintf(err, errlen, "the PCI BARs do not fit the firmware's windows");
-        return false;
     }
     return true;
 }

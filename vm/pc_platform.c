@@ -58,14 +58,19 @@ static void rtc_catch_up(void *rtc) { mc146818_update(rtc); }
 static uint64_t pm_next(void *pm) { return acpi_pm_next_irq(pm); }
 static void pm_catch_up(void *pm) { acpi_pm_catch_up(pm); }
 
-bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
+static bool dma_rd(void *mem, uint64_t gpa, void *buf, size_t len) { return gmem_read(mem, gpa, buf, len); }
+static bool dma_wr(void *mem, uint64_t gpa, const void *buf, size_t len) { return gmem_write(mem, gpa, buf, len); }
+
+bool pc_platform_attach(struct pc_platform *p, struct guest_mem *mem, const struct pc_platform_hooks *hooks,
                         void *ctx, char *err, size_t errlen)
 {
     struct rtc_time now;
     host_rtc_read(&now);
+    uint64_t ram_size = mem->size;
     uint64_t ext_kb = ram_size > (1u << 20) ? (ram_size >> 10) - 1024 : 0;
 
     memset(p, 0, sizeof(*p));
+    p->dma = (struct dma_ops){ dma_rd, dma_wr, mem };
     p->hooks = hooks;
     p->ctx = ctx;
     vm_time_power_on(p);                /* before the devices read their clocks */
@@ -101,6 +106,16 @@ bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct p
         !pci_attach(&p->io, &p->pci) || !debug_exit_attach(&p->io, &p->debug_exit) ||
         !fw_cfg_attach(&p->io, &p->fw_cfg, ram_size, 1) || !pc_apic_attach(p)) {
         ksnprintf(err, errlen, "the VM's port table, MMIO map or timer registry is full, or devices overlap");
+        return false;
+    }
+    return true;
+}
+
+bool pc_pci_firmware_setup(struct pc_platform *p, char *err, size_t errlen)
+{
+    static const uint8_t pirqs[PIIX3_PIRQS] = PC_PIRQ_IRQS;
+    if (!pci_firmware_setup(&p->pci, pirqs, PC_PCI_IO_BASE, PC_PCI_MEM_BASE, PC_PCI_MEM_LIMIT)) {
+        ksnprintf(err, errlen, "the PCI BARs do not fit the firmware's windows");
         return false;
     }
     return true;

@@ -23,6 +23,8 @@
 #include "dev/ioapic.h"
 #include "dev/piix_ide.h"
 #include "dev/virtio_blk.h"
+#include "dev/virtio_net.h"
+#include "dev/e1000.h"
 #include "mm/guest_mem.h"
 
 #define PC_IRQ_PIT      0
@@ -37,8 +39,13 @@
 #define PC_IDE_UNITS    (PIIX_IDE_CHANNELS * 2)     /* hda-hdd */
 #define PC_VIRTIO_BLKS  4                           /* vda-vdd */
 #define PC_VIRTIO_BLK_SLOT 4        /* vda at 00:04.0, vdb at 00:05.0, ... */
+#define PC_NICS         4
+/* NIC n's PCI device: 00:03.0 (where QEMU puts its first NIC), then 00:08.0-00:0a.0 past the
+ * virtio-blk functions. */
+#define PC_NIC_SLOTS    { 3, 8, 9, 10 }
 /* What the firmware sets up before the guest runs (as SeaBIOS does): PIRQA-D on ISA IRQs
  * 10, 10, 11, 11, I/O BARs from 0xC000, memory BARs in the window above RAM. */
+#define PC_PIRQ_IRQS    { 10, 10, 11, 11 }
 #define PC_PCI_IO_BASE  0xC000u
 #define PC_PCI_MEM_BASE 0xC0000000u
 #define PC_PCI_MEM_LIMIT 0xFEBFFFFFu    /* below the I/O APIC */
@@ -51,6 +58,35 @@ struct pc_platform_hooks {
     void (*power_off)(void *ctx);                           /* ACPI S5 */
     /* A disk device has a request ready (pc_disk_next finds it): serve it now or soon. */
     void (*disk_kick)(void *ctx);
+    /* NIC n: the guest queued frames to send (pc_nic_tx_process sends them), or gave
+     * receive buffers; and a frame it sent (from inside pc_nic_tx_process). */
+    void (*nic_tx_kick)(void *ctx, unsigned n);
+    void (*nic_rx_kick)(void *ctx, unsigned n);
+    void (*nic_tx_frame)(void *ctx, unsigned n, const uint8_t *frame, size_t len);
+};
+
+enum pc_nic_model { PC_NIC_NONE, PC_NIC_E1000, PC_NIC_VIRTIO };
+
+/* A NIC the VM has: its model and the address it was given. */
+struct pc_nic_config {
+    enum pc_nic_model model;
+    uint8_t mac[ETH_ALEN];
+};
+
+/* One NIC function: the chip, its PCI function and where its BARs are decoded. */
+struct pc_nic {
+    enum pc_nic_model model;
+    struct pc_platform *plat;
+    unsigned index;
+    struct pci_function fn;
+    uint16_t io_base;               /* I/O BAR decoded here, 0: nowhere */
+    uint64_t mmio_base;             /* e1000 BAR0 decoded here, 0: nowhere */
+    uint64_t bar_conflicts;         /* the guest put a BAR over another device's range */
+    struct dev_timer timer;         /* e1000 interrupt moderation */
+    union {
+        struct e1000 e1000;
+        struct virtio_net vnet;
+    } u;
 };
 
 /* A drive the VM has: its store, and what it tells the guest it is. */
@@ -98,6 +134,7 @@ struct pc_platform {
     struct virtio_blk vblk[PC_VIRTIO_BLKS];
     struct pci_function vblk_fn[PC_VIRTIO_BLKS];
     uint16_t vblk_base[PC_VIRTIO_BLKS];     /* where each BAR0 is decoded, 0: nowhere */
+    struct pc_nic nic[PC_NICS];
     unsigned io_busy;               /* disk requests the VM is serving (pc_may_wake) */
     uint64_t lapic_page;            /* where the LAPIC page is decoded, LAPIC_MMIO_NONE: nowhere */
     uint64_t lapic_base_conflicts;  /* IA32_APIC_BASE moved onto another device's region */
@@ -105,14 +142,24 @@ struct pc_platform {
 };
 
 /* Powers the platform on: time 0 now, fresh devices in their power-on state, registered in
- * the port table, the IRQ router and the timer registry. */
-bool pc_platform_attach(struct pc_platform *p, uint64_t ram_size, const struct pc_platform_hooks *hooks,
+ * the port table, the IRQ router and the timer registry; device DMA goes to mem (the VM's
+ * RAM, through guest_mem only). */
+bool pc_platform_attach(struct pc_platform *p, struct guest_mem *mem, const struct pc_platform_hooks *hooks,
                         void *ctx, char *err, size_t errlen);
 /* The disks (vm/pc_disks.c): the PIIX3 IDE function with drives[0..3] as hda-hdd and a
- * virtio-blk function for each of drives[4..7] (vda-vdd), their DMA through mem. Then the
- * firmware's PCI setup (BARs, IRQ routing), so call it after every PCI function exists. */
-bool pc_disks_attach(struct pc_platform *p, struct guest_mem *mem,
-                     const struct pc_drive drives[PC_IDE_UNITS + PC_VIRTIO_BLKS], char *err, size_t errlen);
+ * virtio-blk function for each of drives[4..7] (vda-vdd). */
+bool pc_disks_attach(struct pc_platform *p, const struct pc_drive drives[PC_IDE_UNITS + PC_VIRTIO_BLKS], char *err, size_t errlen);
+/* The NICs (vm/pc_net.c): nics[n] at PC_NIC_SLOTS[n] (PC_NIC_NONE: none). */
+bool pc_nics_attach(struct pc_platform *p, const struct pc_nic_config nics[PC_NICS],
+                    char *err, size_t errlen);
+/* The firmware's PCI setup (BARs, IRQ routing, as SeaBIOS does): after every PCI function
+ * exists. */
+bool pc_pci_firmware_setup(struct pc_platform *p, char *err, size_t errlen);
+/* NIC n's frames: send up to budget queued descriptors/chains (through hooks->nic_tx_frame),
+ * whether more are queued, hand it a received frame, whether it has a free buffer. */
+unsigned pc_nic_tx_process(struct pc_platform *p, unsigned n, unsigned budget);
+bool pc_nic_tx_pending(struct pc_platform *p, unsigned n);
+enum nic_rx_result pc_nic_receive(struct pc_platform *p, unsigned n, const uint8_t *frame, size_t len);
 /* The next disk request a device has ready, false if none; pc_disk_do serves it (moves its
  * data, completes it, raises the interrupt). What a device does not have ready any more by
  * then (the guest stopped it) is skipped. */

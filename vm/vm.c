@@ -124,6 +124,7 @@ void vm_stop(struct vm *vm, enum vm_state state, const char *fmt, ...)
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->state = state;
+    vm_net_detach(vm);                  /* no frame reaches a VM that is not running */
     kprintf("monovisor: vm %s %s: %s (after %llu exits)\n", vm->cfg.name, vm_state_name(state),
             vm->stop_reason, (unsigned long long)vm->vcpu.exits);
 }
@@ -142,13 +143,15 @@ static void platform_exit(void *ctx, uint32_t code, uint16_t port)
 }
 static void platform_power_off(void *vm) { vm_stop(vm, VM_STOPPED, "powered off (ACPI S5)"); }
 static const struct pc_platform_hooks platform_hooks = { platform_reset, platform_console_tx, platform_exit,
-                                                         platform_power_off, vm_disk_kick };
+                                                         platform_power_off, vm_disk_kick,
+                                                         vm_nic_tx_kick, vm_nic_rx_kick, vm_nic_tx_frame };
 
 static bool attach_platform(struct vm *vm, char *err, size_t errlen)
 {
     return pc_firmware_write(&vm->mem, err, errlen) &&
-           pc_platform_attach(&vm->plat, vm->mem.size, &platform_hooks, vm, err, errlen) &&
-           vm_disks_attach(vm, err, errlen);
+           pc_platform_attach(&vm->plat, &vm->mem, &platform_hooks, vm, err, errlen) &&
+           vm_disks_attach(vm, err, errlen) && vm_net_attach(vm, err, errlen) &&
+           pc_pci_firmware_setup(&vm->plat, err, errlen);
 }
 
 static void *module_ptr(const struct vm_module *m) { return phys_to_virt(m->host_start); }
@@ -333,9 +336,15 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
     vm->mem_chunks = chunks;
     vm->image = (struct vm_module){ m->start, m->end, "" };
     vm->exit_code = -1;
+    if (!vm_net_create(vm, err, errlen)) {
+        kfree(chunks);
+        kfree(vm);
+        return false;
+    }
     /* Validate the image now, so a bad module is refused at boot, not when started. */
     if (cfg->kind == VM_KIND_LINUX) {
         if (!linux_image_ok(cfg, m, err, errlen)) {
+            vm_net_free(vm);
             kfree(chunks);
             kfree(vm);
             return false;
@@ -345,6 +354,7 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
     }
     if (!gmem_init(&vm->mem, cfg->mem, chunks, &gmem_host_ops)) {
         ksnprintf(err, errlen, "not enough host memory for %llu MiB", (unsigned long long)(cfg->mem >> 20));
+        vm_net_free(vm);
         kfree(chunks);
         kfree(vm);
         return false;
@@ -353,6 +363,7 @@ static bool create_vm(const struct vm_config *cfg, const struct boot_module *m, 
     bool ok = mbguest_load(&vm->mem, module_ptr(&vm->image), m->end - m->start, &img, err, errlen);
     gmem_destroy(&vm->mem);
     if (!ok) {
+        vm_net_free(vm);
         kfree(chunks);
         kfree(vm);
         return false;

@@ -8,6 +8,7 @@
 #include "pc_platform.h"
 #include "dev/blockdev.h"
 #include "dev/disk_timing.h"
+#include "net/vswitch.h"
 
 #define MAX_VMS          16
 #define VM_MAX_ATTACHED  8
@@ -41,6 +42,21 @@ struct vm_disk_state {
     uint64_t service_tsc;           /* drive service time modelled, host TSC cycles */
 };
 
+/* A NIC's connection to the VMM's switch. */
+struct vm_nic {
+    struct vm *vm;
+    unsigned index;
+    bool present;
+    int port;                       /* switch port while the VM runs, VSWITCH_NO_PORT otherwise */
+    uint8_t mac[ETH_ALEN];
+    uint16_t poll_ms;               /* 0: event-driven; else the net thread moves frames every poll_ms */
+    uint64_t next_poll_tsc;
+    bool more_tx;                   /* event-driven: a kick left frames queued (over budget) */
+    struct vswitch_frame *backlog;  /* the port's held frames (VSWITCH_BACKLOG) */
+    uint64_t tx_kicks, polls, tx_exits_frames;
+    struct vswitch_port_stats last; /* the port's counters when the VM last left the switch */
+};
+
 struct vm {
     int id;
     struct vm_config cfg;
@@ -64,6 +80,7 @@ struct vm {
     bool con_focused;               /* the operator's console shows this guest (console_focus.c) */
     struct vm_drive drives[VM_DRIVE_POSITIONS];     /* by position; [VM_DRIVE_NONE] unused */
     struct vm_disk_state disk;
+    struct vm_nic nics[VM_NICS];
 };
 
 extern struct vm *vms[MAX_VMS];
@@ -100,4 +117,14 @@ bool vm_drive_add(struct vm *vm, const struct vm_config *cfg, const void *data, 
 bool vm_disks_attach(struct vm *vm, char *err, size_t errlen);
 /* The platform's disk_kick: serve inside this exit (diskio=sync) or wake the disk thread. */
 void vm_disk_kick(void *vm);
+/* vm_net.c: at creation, the NICs' memory (false: out of memory); at each start, the NICs onto
+ * the fresh platform and their ports onto the switch; when the VM stops, off the switch. */
+bool vm_net_create(struct vm *vm, char *err, size_t errlen);
+void vm_net_free(struct vm *vm);                /* a VM refused after vm_net_create */
+bool vm_net_attach(struct vm *vm, char *err, size_t errlen);
+void vm_net_detach(struct vm *vm);
+/* The platform's NIC hooks. */
+void vm_nic_tx_kick(void *vm, unsigned n);
+void vm_nic_rx_kick(void *vm, unsigned n);
+void vm_nic_tx_frame(void *vm, unsigned n, const uint8_t *frame, size_t len);
 #endif

@@ -81,7 +81,7 @@ bool vm_disks_attach(struct vm *vm, char *err, size_t errlen)
             disk_timing_init(&d->timing, disk_class_of(vm), d->bd.sectors);
     }
     vm->disk.kicked = vm->disk.inflight = false;
-    return pc_disks_attach(&vm->plat, &vm->mem, pd, err, errlen);
+    return pc_disks_attach(&vm->plat, pd, err, errlen);
 }
 
 static struct vm_drive *drive_of(struct vm *vm, const struct blockdev *bd)

@@ -23,6 +23,40 @@ static const char *const drive_names[VM_DRIVE_POSITIONS] = {
     "-", "hda", "hdb", "hdc", "hdd", "vda", "vdb", "vdc", "vdd",
 };
 
+/* One NIC of nic=: MODEL[:event|:pollN]. */
+static bool parse_nic(const char *s, size_t n, struct vm_nic_config *nic)
+{
+    const char *colon = memchr(s, ':', n);
+    size_t mlen = colon ? (size_t)(colon - s) : n;
+    if (word_is(s, mlen, "e1000")) nic->model = VM_NIC_E1000;
+    else if (word_is(s, mlen, "virtio")) nic->model = VM_NIC_VIRTIO;
+    else return false;
+    nic->poll_ms = 0;
+    if (!colon)
+        return true;
+    const char *mode = colon + 1;
+    size_t rest = n - mlen - 1;
+    if (word_is(mode, rest, "event"))
+        return true;
+    if (rest < 5 || rest > 8 || memcmp(mode, "poll", 4))
+        return false;
+    unsigned ms = 0;
+    for (size_t i = 4; i < rest; i++) {
+        if (mode[i] < '0' || mode[i] > '9')
+            return false;
+        ms = ms * 10 + (unsigned)(mode[i] - '0');
+    }
+    if (ms < 1 || ms > VM_NIC_POLL_MAX_MS)
+        return false;
+    nic->poll_ms = (uint16_t)ms;
+    return true;
+}
+
+bool vmconfig_parse_nic(const char *spec, struct vm_nic_config *nic)
+{
+    return parse_nic(spec, strlen(spec), nic);
+}
+
 #define ERR(...) do { ksnprintf(err, errlen, __VA_ARGS__); return VMCFG_ERROR; } while (0)
 
 enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *err, size_t errlen)
@@ -105,6 +139,25 @@ enum vmcfg_type vmconfig_parse(const char *line, struct vm_config *cfg, char *er
             if (!strcmp(val, "none")) cfg->disktime = VM_DISKTIME_NONE;
             else if (!strcmp(val, "hdd2006")) cfg->disktime = VM_DISKTIME_HDD2006;
             else ERR("unknown disktime '%s' (none, hdd2006)", val);
+        } else if (word_is(w, klen, "nic")) {
+            saw_opts = true;
+            cfg->nnics = 0;
+            memset(cfg->nic, 0, sizeof(cfg->nic));
+            if (strcmp(val, "none")) {
+                for (const char *q = val;;) {
+                    const char *c = strchr(q, ',');
+                    size_t len = c ? (size_t)(c - q) : strlen(q);
+                    if (cfg->nnics == VM_NICS)
+                        ERR("at most %d NICs", VM_NICS);
+                    if (!parse_nic(q, len, &cfg->nic[cfg->nnics]))
+                        ERR("bad NIC '%.*s' (e1000 or virtio, then :event or :poll1-:poll%d)", (int)len, q,
+                            VM_NIC_POLL_MAX_MS);
+                    cfg->nnics++;
+                    if (!c)
+                        break;
+                    q = c + 1;
+                }
+            }
         } else if (word_is(w, klen, "drive")) {
             cfg->drive = VM_DRIVE_NONE;
             for (unsigned d = VM_DRIVE_HDA; d < VM_DRIVE_POSITIONS; d++)
@@ -138,3 +191,7 @@ const char *vm_mmu_name(enum vm_mmu m) { return m == VM_MMU_EPT ? "ept" : "shado
 const char *vm_drive_name(enum vm_drive_pos d) { return (unsigned)d < VM_DRIVE_POSITIONS ? drive_names[d] : "?"; }
 const char *vm_diskio_name(enum vm_diskio d) { return d == VM_DISKIO_SYNC ? "sync" : "concurrent"; }
 const char *vm_disktime_name(enum vm_disktime t) { return t == VM_DISKTIME_HDD2006 ? "hdd2006" : "none"; }
+const char *vm_nic_model_name(enum vm_nic_model m)
+{
+    return m == VM_NIC_E1000 ? "e1000" : m == VM_NIC_VIRTIO ? "virtio" : "-";
+}

@@ -1,7 +1,10 @@
 /* VM configuration from boot-module command lines. A module whose command line has
  *   vm=NAME [kind=multiboot] [mem=SIZE] [mmu=shadow] [autostart=yes|no]
- *           [diskio=concurrent|sync] [disktime=none|hdd2006] [-- GUEST CMDLINE]
- * creates a VM from that module; a module with
+ *           [diskio=concurrent|sync] [disktime=none|hdd2006] [nic=NIC[,NIC...]]
+ *           [-- GUEST CMDLINE]
+ * creates a VM from that module; each NIC is e1000 or virtio, optionally :event (frames move
+ * inside the sender's exit, the default) or :pollN (a VMM thread moves them every N ms,
+ * 1-1000, the seed paper's polled device model), up to VM_NICS of them, on the VMM's switch; a module with
  *   attach=NAME [-- MODULE CMDLINE]
  * becomes an extra boot module (e.g. an initrd) of VM NAME, and one with
  *   attach=NAME drive=hda|hdb|hdc|hdd|vda|vdb|vdc|vdd [media=disk|cdrom]
@@ -35,6 +38,14 @@ enum vm_diskio { VM_DISKIO_CONCURRENT, VM_DISKIO_SYNC };
 /* The drive's own service time: none (RAM speed), or a 2006 desktop SATA disk. */
 enum vm_disktime { VM_DISKTIME_NONE, VM_DISKTIME_HDD2006 };
 
+#define VM_NICS          4
+#define VM_NIC_POLL_MAX_MS 1000
+enum vm_nic_model { VM_NIC_NONE, VM_NIC_E1000, VM_NIC_VIRTIO };
+struct vm_nic_config {
+    enum vm_nic_model model;
+    uint16_t poll_ms;                   /* 0: event-driven */
+};
+
 struct vm_config {
     char name[VM_NAME_MAX];             /* vm=, or the target of attach= */
     enum vm_kind kind;
@@ -43,6 +54,8 @@ struct vm_config {
     bool autostart;
     enum vm_diskio diskio;
     enum vm_disktime disktime;
+    struct vm_nic_config nic[VM_NICS];
+    unsigned nnics;
     enum vm_drive_pos drive;            /* attach= with drive=: this module is that drive */
     bool cdrom;                         /* ... an ATAPI CD-ROM */
     char cmdline[VM_CMDLINE_MAX];       /* after "--" */
@@ -55,4 +68,7 @@ const char *vm_mmu_name(enum vm_mmu m);
 const char *vm_drive_name(enum vm_drive_pos d);     /* "hda" ... "vdd", "-" for none */
 const char *vm_diskio_name(enum vm_diskio d);
 const char *vm_disktime_name(enum vm_disktime t);
+/* One NIC of nic= ("virtio:poll5"); false if malformed. */
+bool vmconfig_parse_nic(const char *spec, struct vm_nic_config *nic);
+const char *vm_nic_model_name(enum vm_nic_model m);  /* "e1000", "virtio", "-" */
 #endif

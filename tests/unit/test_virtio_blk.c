@@ -317,7 +317,7 @@ TEST(vblk_register_layout)
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_NUM, 2), 256);
     wr(VIRTIO_PCI_ISR, 1, 0xFF);                                /* read-only */
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
-    CHECK_EQ(v.bad_accesses, 3);
+    CHECK_EQ(v.vp.bad_accesses, 3);
 
     wr(VIRTIO_PCI_QUEUE_SEL, 2, 1);                             /* only queue 0 exists */
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_SEL, 2), 1);
@@ -334,14 +334,14 @@ TEST(vblk_register_layout)
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_PFN, 1), 0x34);
 
     /* Wrong widths are dropped. */
-    uint64_t bad = v.bad_accesses;
+    uint64_t bad = v.vp.bad_accesses;
     wr(VIRTIO_PCI_QUEUE_PFN, 2, 0x1);
     wr(VIRTIO_PCI_QUEUE_PFN, 1, 0x1);
     wr(VIRTIO_PCI_GUEST_FEATURES, 2, 0x4);
     wr(VIRTIO_PCI_QUEUE_SEL, 4, 1);
     wr(VIRTIO_PCI_STATUS, 2, 1);
     wr(VIRTIO_PCI_QUEUE_PFN + 1, 4, 1);
-    CHECK_EQ(v.bad_accesses, bad + 6);
+    CHECK_EQ(v.vp.bad_accesses, bad + 6);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_PFN, 4), 0x1234);
     CHECK_EQ(rd(VIRTIO_PCI_GUEST_FEATURES, 4), 0);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_SEL, 2), 0);
@@ -383,10 +383,10 @@ TEST(vblk_config)
     CHECK_EQ(rd(c + VIRTIO_BLK_CFG_CYLINDERS, 2), 65535);
     bd.sectors = DISK_SECTORS;
 
-    uint64_t bad = v.bad_accesses;
+    uint64_t bad = v.vp.bad_accesses;
     wr(c, 4, 0xFFFFFFFF);                                       /* config is read-only */
     wr(c + VIRTIO_BLK_CFG_BLK_SIZE, 1, 0);
-    CHECK_EQ(v.bad_accesses, bad + 2);
+    CHECK_EQ(v.vp.bad_accesses, bad + 2);
     CHECK_EQ(rd(c, 4), DISK_SECTORS);
     CHECK_EQ(rd(c + VIRTIO_BLK_CFG_BLK_SIZE, 4), 512);
 }
@@ -397,7 +397,7 @@ TEST(vblk_linux_probe_and_remove)
     linux_probe(RING_PFN);
     CHECK_EQ(v.vq.pfn, RING_PFN);
     CHECK(vq_ready(&v.vq));
-    CHECK_EQ(v.guest_features, v.host_features);
+    CHECK_EQ(v.vp.guest_features, v.vp.host_features);
     /* virtblk_remove -> del_vq: PFN 0, then reset. */
     wr(VIRTIO_PCI_QUEUE_SEL, 2, 0);
     wr(VIRTIO_PCI_QUEUE_PFN, 4, 0);
@@ -408,7 +408,7 @@ TEST(vblk_linux_probe_and_remove)
     linux_probe(RING_PFN + 8);
     CHECK_EQ(v.vq.pfn, RING_PFN + 8);
     CHECK_EQ(f.rejects, 0);
-    CHECK_EQ(v.bad_accesses, 0);
+    CHECK_EQ(v.vp.bad_accesses, 0);
 }
 
 TEST(vblk_read)
@@ -594,7 +594,7 @@ TEST(vblk_read_only)
     setup_blk(true, NULL, false);
     CHECK(rd(VIRTIO_PCI_HOST_FEATURES, 4) & BIT(VIRTIO_BLK_F_RO));
     linux_probe(RING_PFN);
-    CHECK(v.guest_features & BIT(VIRTIO_BLK_F_RO));
+    CHECK(v.vp.guest_features & BIT(VIRTIO_BLK_F_RO));
     memcpy(disk_copy, disk, sizeof(disk));
     memset(ram + DATA_ADDR, 0x11, 512);
     struct tseg one = { DATA_ADDR, 512 };
@@ -643,7 +643,7 @@ TEST(vblk_status_zero_resets)
     CHECK_EQ(rd(VIRTIO_PCI_GUEST_FEATURES, 4), 0);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_SEL, 2), 0);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-    CHECK_EQ(rd(VIRTIO_PCI_HOST_FEATURES, 4), v.host_features);
+    CHECK_EQ(rd(VIRTIO_PCI_HOST_FEATURES, 4), v.vp.host_features);
     /* With no ring, a kick does nothing and touches no memory. */
     uint64_t r = f.reads, w = f.writes;
     drv_publish(0);
@@ -656,7 +656,7 @@ TEST(vblk_status_zero_resets)
     linux_probe(RING_PFN);
     virtio_blk_reset(&v);
     CHECK_EQ(v.vq.pfn, 0);
-    CHECK_EQ(v.status, 0);
+    CHECK_EQ(v.vp.status, 0);
     CHECK_EQ(v.reads, 1);
 }
 
@@ -683,7 +683,7 @@ TEST(vblk_notify_hook)
     wr(VIRTIO_PCI_QUEUE_PFN, 4, 0);
     wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
     CHECK_EQ(f.notifies, 1);
-    CHECK_EQ(v.notifies, 3);
+    CHECK_EQ(v.vp.notifies, 3);
     /* A hook that serves synchronously. */
     linux_probe(RING_PFN);
     f.process_in_notify = true;
@@ -700,12 +700,12 @@ TEST(vblk_no_interrupt_flag)
     int head = submit(VIRTIO_BLK_T_IN, 0, &one, 1, true);
     CHECK_EQ(drv_get_used(NULL), head);         /* served, but no interrupt */
     CHECK(!f.level);
-    CHECK_EQ(v.isr, 0);
-    CHECK_EQ(v.interrupts, 0);
+    CHECK_EQ(v.vp.isr, 0);
+    CHECK_EQ(v.vp.interrupts, 0);
     w16(d_avail(), 0);
     submit(VIRTIO_BLK_T_IN, 0, &one, 1, true);
     CHECK(f.level);
-    CHECK_EQ(v.interrupts, 1);
+    CHECK_EQ(v.vp.interrupts, 1);
 }
 
 /* Several requests in one kick: one interrupt, served in order. */
@@ -906,7 +906,7 @@ TEST(vblk_fuzz_1m)
     setup_blk(false, "FUZZ", false);
     linux_probe(RING_PFN);
     rng_state = 0x243F6A8885A308D3ull;
-    uint32_t host = v.host_features;
+    uint32_t host = v.vp.host_features;
     unsigned processed = 0, served = 0, over = 0;
     bool irq_ok = true;
     for (unsigned op = 0; op < 1000000; op++) {
@@ -974,12 +974,12 @@ TEST(vblk_fuzz_1m)
             wr(VIRTIO_PCI_STATUS, 1, 0);
             linux_probe(RING_PFN);
         }
-        if (f.level != (v.isr != 0) || f.level != v.irq_level)
+        if (f.level != (v.vp.isr != 0) || f.level != v.vp.irq_level)
             irq_ok = false;
     }
     CHECK(irq_ok);
     CHECK_EQ(over, 0);
-    CHECK_EQ(v.host_features, host);
+    CHECK_EQ(v.vp.host_features, host);
     CHECK_EQ(rd(VIRTIO_PCI_HOST_FEATURES, 4), host);
     CHECK(served > 1000);
     printf("  fuzz: %u process calls, %u chains, %llu reads, %llu writes, %llu errors, %llu bad\n",

@@ -75,6 +75,40 @@ TEST(disk_options)
     CHECK(strstr(err, "unknown disktime"));
 }
 
+TEST(nic_options)
+{
+    CHECK_EQ(vmconfig_parse("vm=a", &c, err, sizeof(err)), VMCFG_VM);
+    CHECK_EQ(c.nnics, 0u);                          /* no NIC unless asked for */
+    CHECK_EQ(vmconfig_parse("vm=a nic=e1000,virtio:poll100,virtio:event,e1000:poll5", &c, err, sizeof(err)),
+             VMCFG_VM);
+    CHECK_EQ(c.nnics, 4u);
+    CHECK_EQ(c.nic[0].model, VM_NIC_E1000);
+    CHECK_EQ(c.nic[0].poll_ms, 0);                  /* event-driven is the default */
+    CHECK_EQ(c.nic[1].model, VM_NIC_VIRTIO);
+    CHECK_EQ(c.nic[1].poll_ms, 100);
+    CHECK_EQ(c.nic[2].model, VM_NIC_VIRTIO);
+    CHECK_EQ(c.nic[2].poll_ms, 0);
+    CHECK_EQ(c.nic[3].poll_ms, 5);
+    CHECK_STR(vm_nic_model_name(c.nic[3].model), "e1000");
+    CHECK_EQ(vmconfig_parse("vm=a nic=virtio nic=none", &c, err, sizeof(err)), VMCFG_VM);
+    CHECK_EQ(c.nnics, 0u);                          /* the last nic= wins */
+    CHECK_EQ(vmconfig_parse("vm=a nic=virtio:poll1000", &c, err, sizeof(err)), VMCFG_VM);
+    CHECK_EQ(c.nic[0].poll_ms, 1000);
+    static const char *const bad[] = { "nic=rtl8139", "nic=e1000:poll0", "nic=e1000:poll1001", "nic=e1000:poll",
+                                       "nic=e1000:pollx", "nic=e1000:fast", "nic=e1000,", "nic=,virtio",
+                                       "nic=e1000,e1000,e1000,e1000,e1000", "nic=e1000:poll99999" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        char line[96];
+        snprintf(line, sizeof(line), "vm=a %s", bad[i]);
+        CHECK_EQ(vmconfig_parse(line, &c, err, sizeof(err)), VMCFG_ERROR);
+        CHECK(strstr(err, "NIC"));
+    }
+    CHECK_EQ(vmconfig_parse("attach=a nic=e1000", &c, err, sizeof(err)), VMCFG_ERROR);
+    struct vm_nic_config n;
+    CHECK(vmconfig_parse_nic("virtio:poll7", &n) && n.model == VM_NIC_VIRTIO && n.poll_ms == 7);
+    CHECK(!vmconfig_parse_nic("virtio:", &n));
+}
+
 TEST(errors_are_explained)
 {
     CHECK_EQ(vmconfig_parse("vm=a mem=1M", &c, err, sizeof(err)), VMCFG_ERROR);
