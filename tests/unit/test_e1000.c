@@ -12,6 +12,7 @@
 #include "dev/dma.h"
 #include "dev/devclock.h"
 #include "dev/e1000.h"
+#include "fake_ram.h"
 #include <stdlib.h>
 
 #define RAM_SIZE    (1u << 20)
@@ -30,9 +31,7 @@ static uint8_t mem[GUARD + RAM_SIZE + GUARD];
 #define ram (mem + GUARD)
 
 struct fake {
-    uint64_t reads, writes, rejects;
-    bool level;
-    unsigned rises, falls;
+    struct fake_irq irq;
     unsigned tx_kicks, rx_kicks, moved;
     bool process_in_kick;
     uint64_t now;
@@ -45,41 +44,10 @@ static struct e1000 e;
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t PEER[6] = { 0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF };
 
-static bool in_ram(uint64_t gpa, size_t len) { return gpa <= RAM_SIZE && len <= RAM_SIZE - gpa; }
+static struct fake_ram fram = { .bytes = ram, .size = RAM_SIZE };
+static const struct dma_ops dma = FAKE_RAM_DMA(&fram);
 
-static bool fake_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    p->reads++;
-    memcpy(buf, ram + gpa, len);
-    return true;
-}
-
-static bool fake_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    p->writes++;
-    memcpy(ram + gpa, buf, len);
-    return true;
-}
-
-static const struct dma_ops dma = { fake_read, fake_write, &f };
-
-static void fake_irq(void *ctx, bool level)
-{
-    struct fake *p = ctx;
-    CHECK(level != p->level);           /* changes only */
-    p->level = level;
-    level ? p->rises++ : p->falls++;
-}
+static void fake_irq(void *ctx, bool level) { fake_irq_set(&((struct fake *)ctx)->irq, level); }
 
 static void fake_tx_kick(void *ctx)
 {
@@ -115,6 +83,7 @@ static void setup(void)
     memset(mem, GUARD_BYTE, sizeof(mem));
     memset(ram, 0, RAM_SIZE);
     memset(&f, 0, sizeof(f));
+    fake_ram_reset(&fram);
     f.now = 1000000;
     memset(&e, 0xA5, sizeof(e));        /* init must not rely on a zeroed struct */
     e1000_init(&e, MAC, &dma, &hooks, &f, fake_clock, &f);
@@ -463,7 +432,7 @@ TEST(e1000_reset_values)
     CHECK(!(st & E1000_STATUS_PCIX_MODE));
     CHECK_EQ(rd(E1000_ICR), 0);
     CHECK_EQ(rd(E1000_IMS), 0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(E1000_RAL(0)), 0x12005452u);
     CHECK_EQ(rd(E1000_RAH(0)), 0x5634u | E1000_RAH_AV);
     CHECK_EQ(rd(E1000_RAH(1)), 0);
@@ -599,28 +568,28 @@ TEST(e1000_interrupt_registers)
 {
     setup();
     wr(E1000_ICS, E1000_ICR_RXT0 | E1000_ICR_TXDW);
-    CHECK(!f.level);                        /* masked */
+    CHECK(!f.irq.level);                    /* masked */
     CHECK_EQ(rd(E1000_ICS), E1000_ICR_RXT0 | E1000_ICR_TXDW);
     wr(E1000_IMS, E1000_ICR_RXT0);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(rd(E1000_IMS), E1000_ICR_RXT0);
     wr(E1000_IMC, E1000_ICR_RXT0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(E1000_IMS), 0);
     wr(E1000_IMS, E1000_ICR_TXDW | E1000_ICR_LSC);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     wr(E1000_ICR, E1000_ICR_TXDW);          /* write 1 to clear */
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     wr(E1000_ICS, E1000_ICR_LSC);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     uint32_t icr = rd(E1000_ICR);
     CHECK_EQ(icr, E1000_ICR_RXT0 | E1000_ICR_LSC);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(E1000_ICR), 0);
     wr(E1000_ICS, 0x80000000u | 0x20u);     /* bits the 82540 does not have */
     CHECK_EQ(rd(E1000_ICR), 0);
-    CHECK_EQ(f.rises, 3);
-    CHECK_EQ(f.falls, 3);
+    CHECK_EQ(f.irq.rises, 3);
+    CHECK_EQ(f.irq.falls, 3);
     CHECK_EQ(e.interrupts, 3);
     /* a byte read of ICR is a read of ICR */
     wr(E1000_ICS, E1000_ICR_TXQE);
@@ -953,7 +922,7 @@ TEST(e1000_rx_ring)
     CHECK_EQ(get_le32(rxbuf(0) + 100), t_crc32(fr, 100));
     CHECK_EQ(rxbuf(0)[104], CANARY);
     CHECK_EQ(rd(E1000_RDH), 1);
-    CHECK(f.level);                         /* RDTR 0: RXT0 at once */
+    CHECK(f.irq.level);                     /* RDTR 0: RXT0 at once */
     CHECK_EQ(rd(E1000_ICR) & E1000_ICR_RXT0, E1000_ICR_RXT0);
 
     make_frame(fr, MAC, 42, 1);             /* an ARP-sized frame, as virtio peers send */
@@ -972,10 +941,10 @@ TEST(e1000_rx_ring)
     for (int i = 3; i < 7; i++)
         CHECK_EQ(e1000_receive(&e, fr, 200), E1000_RX_OK);
     CHECK(!e1000_can_receive(&e));
-    uint64_t writes = f.writes;
+    uint64_t writes = fram.writes;
     uint32_t gprc_before = e.stats[(E1000_GPRC - E1000_STATS_BASE) / 4];
     CHECK_EQ(e1000_receive(&e, fr, 200), E1000_RX_NO_BUFFER);
-    CHECK_EQ(f.writes, writes);             /* no side effects */
+    CHECK_EQ(fram.writes, writes);          /* no side effects */
     CHECK_EQ(e.stats[(E1000_GPRC - E1000_STATS_BASE) / 4], gprc_before);
     CHECK_EQ(rd(E1000_TPR), 7);
     CHECK_EQ(rd(E1000_RNBC), 0);
@@ -1105,40 +1074,40 @@ TEST(e1000_itr_throttling)
     wr(E1000_ITR, 1000);                    /* 256 us */
     uint64_t t0 = f.now;
     wr(E1000_ICS, E1000_ICR_RXT0);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), UINT64_MAX);
     rd(E1000_ICR);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     f.now = t0 + 100000;
     unsigned moved = f.moved;
     wr(E1000_ICS, E1000_ICR_TXDW);
-    CHECK(!f.level);                        /* held */
+    CHECK(!f.irq.level);                    /* held */
     CHECK_EQ(e1000_timer_next(&e), t0 + 256000);
     CHECK(f.moved > moved);
     CHECK_EQ(e1000_mmio_read(&e, E1000_ICS, 4), E1000_ICR_TXDW);
     f.now = t0 + 255999;
     e1000_timer_catch_up(&e);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     f.now = t0 + 256000;
     e1000_timer_catch_up(&e);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), UINT64_MAX);
     CHECK_EQ(e.interrupts, 2);
     /* masked and unmasked again within the interval: held again */
     rd(E1000_ICR);
     f.now += 1000;
     wr(E1000_ICS, E1000_ICR_RXT0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), t0 + 512000);
     /* late catch-up (the VM did not run): the interrupt comes at once */
     f.now = t0 + 10000000;
     e1000_timer_catch_up(&e);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     /* ITR 0: no throttling */
     rd(E1000_ICR);
     wr(E1000_ITR, 0);
     wr(E1000_ICS, E1000_ICR_RXT0);
-    CHECK(f.level);
+    CHECK(f.irq.level);
 }
 
 /* 3.2.7.1 / 13.4.30-31: the packet timer (RDTR) restarts with every frame, the absolute timer
@@ -1165,16 +1134,16 @@ TEST(e1000_rx_delay_timers)
     CHECK_EQ(e1000_timer_next(&e), t + 15360);      /* the absolute timer caps it */
     f.now = t + 15359;
     e1000_timer_catch_up(&e);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     f.now = t + 15360;
     e1000_timer_catch_up(&e);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), UINT64_MAX);
     CHECK(rd(E1000_ICR) & E1000_ICR_RXT0);
     e1000_receive(&e, fr, 64);
     CHECK(e1000_timer_next(&e) != UINT64_MAX);
     wr(E1000_RDTR, 10 | E1000_RDTR_FPD);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(rd(E1000_RDTR), 10);
     CHECK_EQ(e1000_timer_next(&e), UINT64_MAX);
     /* an MMIO access after the deadline sees the cause without a catch-up */
@@ -1192,7 +1161,7 @@ TEST(e1000_rx_delay_timers)
     e1000_receive(&e, fr, 64);
     f.now += 10240;
     wr(E1000_IMS, E1000_ICR_RXT0);          /* unmasking after the deadline: at once */
-    CHECK(f.level);
+    CHECK(f.irq.level);
 }
 
 /* 3.3.3.1 IDE, 13.4.41 TIDV, 13.4.44 TADV: with IDE the write-back's TXDW waits for TIDV
@@ -1211,7 +1180,7 @@ TEST(e1000_tx_delay_timers)
     wr(E1000_TDT, 1);
     e1000_tx_process(&e, 64);
     CHECK_EQ(rd(E1000_ICS), E1000_ICR_TXQE);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), t + 8192);
     f.now = t + 6000;
     txd_legacy(1, TX_DATA, 64, cmd, 0, 0);
@@ -1220,12 +1189,12 @@ TEST(e1000_tx_delay_timers)
     CHECK_EQ(e1000_timer_next(&e), t + 12288);      /* TADV */
     f.now = t + 12288;
     e1000_timer_catch_up(&e);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK(rd(E1000_ICR) & E1000_ICR_TXDW);
     txd_legacy(2, TX_DATA, 64, E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS, 0, 0);
     wr(E1000_TDT, 3);
     e1000_tx_process(&e, 64);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(e1000_timer_next(&e), UINT64_MAX);
 }
 
@@ -1299,14 +1268,14 @@ TEST(e1000_io_window)
     e1000_io_write(&e, E1000_IODATA, 4, E1000_ICR_LSC);
     CHECK_EQ(rd(E1000_IMS), E1000_ICR_LSC);
     wr(E1000_ICS, E1000_ICR_LSC);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     uint64_t resets = e.resets;
     e1000_io_write(&e, E1000_IOADDR, 4, E1000_CTRL);
     e1000_io_write(&e, E1000_IODATA, 4, rd(E1000_CTRL) | E1000_CTRL_RST);
     CHECK_EQ(e.resets, resets + 1);
     CHECK(!(rd(E1000_CTRL) & E1000_CTRL_RST));
     CHECK_EQ(rd(E1000_IMS), 0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     uint64_t bad = e.bad_accesses;
     e1000_io_read(&e, E1000_IODATA, 2);
     e1000_io_write(&e, 2, 4, 0);
@@ -1346,11 +1315,11 @@ TEST(e1000_reset_keeps_counters)
     wr(E1000_IMS, E1000_ICR_TXDW);
     wr(E1000_TDT, 1);
     e1000_tx_process(&e, 64);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     wr(E1000_ITR, 500);
     rd(0x0FF0);
     e1000_reset(&e);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(E1000_TCTL), 0);
     CHECK_EQ(rd(E1000_TDLEN), 0);
     CHECK_EQ(rd(E1000_ITR), 0);
@@ -1433,16 +1402,16 @@ TEST(e1000_linux_bringup)
     rx_setup(16, E1000_RCTL_BAM | E1000_RCTL_SZ_2048);
     /* e1000_irq_enable and the LSC that starts the watchdog */
     wr(E1000_IMS, E1000_ICR_RXT0 | E1000_ICR_TXDW | E1000_ICR_RXDMT0 | E1000_ICR_RXSEQ | E1000_ICR_LSC);
-    CHECK(f.level);                         /* the LSC from setting SLU */
+    CHECK(f.irq.level);                     /* the LSC from setting SLU */
     uint32_t icr = rd(E1000_ICR);
     CHECK(icr & E1000_ICR_LSC);
     wr(E1000_IMC, ~0u);
     wr(E1000_IMS, E1000_ICR_RXT0 | E1000_ICR_TXDW | E1000_ICR_RXDMT0 | E1000_ICR_RXSEQ | E1000_ICR_LSC);
     wr(E1000_ICS, E1000_ICR_LSC);
-    CHECK(!f.level);                        /* within the ITR interval of the last */
+    CHECK(!f.irq.level);                    /* within the ITR interval of the last */
     f.now += 50000;
     e1000_timer_catch_up(&e);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK(rd(E1000_ICR) & E1000_ICR_LSC);
     CHECK(rd(E1000_STATUS) & E1000_STATUS_LU);
     CHECK_EQ(rd(E1000_STATUS) & E1000_STATUS_SPEED_MASK, E1000_STATUS_SPEED_1000);
@@ -1491,7 +1460,7 @@ TEST(e1000_hostile_tx)
     /* TDLEN 0 */
     wr(E1000_TDLEN, 0);
     wr(E1000_TDT, 4);
-    uint64_t reads = f.reads;
+    uint64_t reads = fram.reads;
     CHECK(!e1000_tx_pending(&e));
     CHECK_EQ(e1000_tx_process(&e, 64), 0);
     CHECK(e.tx_bad_ring >= 1);
@@ -1504,7 +1473,7 @@ TEST(e1000_hostile_tx)
     wr(E1000_TDH, 9);
     wr(E1000_TDT, 3);
     CHECK_EQ(e1000_tx_process(&e, 64), 0);
-    CHECK_EQ(f.reads, reads);
+    CHECK_EQ(fram.reads, reads);
     uint64_t bad_ring = e.tx_bad_ring;
     CHECK(bad_ring >= 4);
     /* an unknown DTYP inside a packet kills the packet, not the ring */
@@ -1634,9 +1603,9 @@ TEST(e1000_hostile_rx)
     CHECK_EQ(e1000_receive(&e, fr, 100), E1000_RX_NO_BUFFER);
     /* receive off: NO_BUFFER, nothing touched */
     wr(E1000_RCTL, 0);
-    uint64_t w = f.writes;
+    uint64_t w = fram.writes;
     CHECK_EQ(e1000_receive(&e, fr, 100), E1000_RX_NO_BUFFER);
-    CHECK_EQ(f.writes, w);
+    CHECK_EQ(fram.writes, w);
     CHECK(guards_ok());
 }
 
@@ -1721,7 +1690,7 @@ TEST(e1000_garbage)
             CHECK(guards_ok());
     }
     CHECK(guards_ok());
-    CHECK(f.rejects > 0);
+    CHECK(fram.rejects > 0);
     /* and it still works after a reset */
     e1000_reset(&e);
     tx_setup(8);

@@ -4,6 +4,7 @@
  * and a seeded random run that checks every guest access stays inside the fake RAM. */
 #include "test.h"
 #include "dev/ide_bmdma.h"
+#include "fake_ram.h"
 
 /* ---- Fake guest RAM behind dma_ops: 1 MiB with guard bytes either side that the model can
  * never reach (dma_ops is its only path), checked to stay untouched. ---- */
@@ -15,44 +16,28 @@ static uint8_t mem[GUARD + RAM_SIZE + GUARD];
 static uint8_t *const ram = mem + GUARD;
 
 struct fake_dma {
-    unsigned long reads, writes, rejected;
     unsigned long bad_len;          /* len 0 or above BMDMA_CHUNK: the model broke its bound */
     unsigned long rejected_after;   /* accesses after a rejection within one run */
 };
 static struct fake_dma fd;
 
-static bool in_ram(uint64_t gpa, size_t len)
-{
-    return gpa <= RAM_SIZE && len <= RAM_SIZE - gpa;
-}
+static struct fake_ram fram = { .bytes = mem + GUARD, .size = RAM_SIZE };
 
 static bool fake_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     if (len == 0 || len > BMDMA_CHUNK)
         fd.bad_len++;
-    if (!in_ram(gpa, len)) {
-        fd.rejected++;
-        return false;
-    }
-    memcpy(buf, ram + gpa, len);
-    fd.reads++;
-    return true;
+    return fake_ram_read(ctx, gpa, buf, len);
 }
 
 static bool fake_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
     if (len == 0 || len > BMDMA_CHUNK)
         fd.bad_len++;
-    if (!in_ram(gpa, len)) {
-        fd.rejected++;
-        return false;
-    }
-    memcpy(ram + gpa, buf, len);
-    fd.writes++;
-    return true;
+    return fake_ram_write(ctx, gpa, buf, len);
 }
 
-static const struct dma_ops dma = { .read = fake_read, .write = fake_write, .ctx = NULL };
+static const struct dma_ops dma = { .read = fake_read, .write = fake_write, .ctx = &fram };
 
 static bool guards_intact(void)
 {
@@ -175,6 +160,7 @@ static void setup(void)
     memset(mem, GUARD_PAT, sizeof(mem));
     memset(ram, 0, RAM_SIZE);
     memset(&fd, 0, sizeof(fd));
+    fake_ram_reset(&fram);
     memset(&dr, 0, sizeof(dr));
     for (unsigned i = 0; i < STREAM; i++)
         src[i] = (uint8_t)(rnd() >> 24);
@@ -189,17 +175,11 @@ static uint8_t rd8(unsigned r) { return (uint8_t)bmdma_read(&b, r, 1); }
 static void wr8(unsigned r, uint8_t v) { bmdma_write(&b, r, 1, v); }
 static void wr32(unsigned r, uint32_t v) { bmdma_write(&b, r, 4, v); }
 
-static void put32(uint32_t a, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        ram[a + i] = (uint8_t)(v >> (8 * i));
-}
-
 /* One PRD at table address t (SFF-8038i PRD format). */
 static void put_prd(uint32_t t, uint32_t base, uint32_t count, bool eot)
 {
-    put32(t, base);
-    put32(t + 4, (count & 0xFFFF) | (eot ? BMDMA_PRD_EOT : 0));
+    w32(t, base);
+    w32(t + 4, (count & 0xFFFF) | (eot ? BMDMA_PRD_EOT : 0));
 }
 
 /* Linux ata_bmdma_setup(): table pointer, then direction with start clear; the command
@@ -239,7 +219,7 @@ TEST(bmdma_reset_state)
     CHECK(!bmdma_armed(&b));
     CHECK_EQ(b.starts + b.transfers + b.bytes + b.prd_entries + b.bus_errors + b.short_prd, 0);
     bmdma_run(&b);                      /* idempotent with nothing armed */
-    CHECK_EQ(fd.reads + fd.writes, 0);
+    CHECK_EQ(fram.reads + fram.writes, 0);
 
     wr8(BMDMA_REG_STATUS, BMDMA_ST_DRV0_DMA);
     wr32(BMDMA_REG_PRDT, 0x1234);
@@ -414,7 +394,7 @@ TEST(bmdma_write_gather)
     CHECK(!dr.last_error);
     CHECK_EQ(dr.pos, total);
     CHECK(!memcmp(sink, src, total));
-    CHECK_EQ(fd.writes, 0);                                 /* a disk write never writes RAM */
+    CHECK_EQ(fram.writes, 0);                               /* a disk write never writes RAM */
     CHECK_EQ(linux_irq(), BMDMA_ST_INTR);
 }
 
@@ -556,7 +536,7 @@ TEST(bmdma_region_outside_ram)
     CHECK_EQ(b.bytes, 0x200);
     CHECK_EQ(ram[RAM_SIZE - 0x100], 0);                     /* a rejected write moves nothing */
     CHECK(guards_intact());
-    CHECK_EQ(fd.rejected, 1);
+    CHECK_EQ(fram.rejects, 1);
     /* Linux: DMA_ERR -> AC_ERR_HOST_BUS; stop and clear. */
     CHECK_EQ(linux_irq(), BMDMA_ST_ERROR | BMDMA_ST_INTR);
     CHECK_EQ(rd8(BMDMA_REG_STATUS), 0);
@@ -585,7 +565,7 @@ TEST(bmdma_table_outside_ram)
     CHECK(dr.last_error);
     CHECK_EQ(dr.pos, 0);
     CHECK_EQ(rd8(BMDMA_REG_STATUS), BMDMA_ST_ERROR | BMDMA_ST_INTR);
-    CHECK_EQ(fd.writes, 0);
+    CHECK_EQ(fram.writes, 0);
     linux_irq();
     /* A table in the last descriptor slot of RAM: the walk wraps within its 64 KiB region
      * to 0xF0000, not past the end of RAM. */
@@ -664,7 +644,7 @@ TEST(bmdma_stop_aborts)
     CHECK_EQ(rd8(BMDMA_REG_STATUS), BMDMA_ST_INTR);         /* active 0, via INTRQ */
     bmdma_run(&b);                                          /* the queued work finds nothing */
     CHECK_EQ(dr.pos, 0);
-    CHECK_EQ(fd.reads + fd.writes, 0);
+    CHECK_EQ(fram.reads + fram.writes, 0);
     CHECK_EQ(ram[0x20000], 0);
 
     /* Stopped while waiting for the drive (nothing pending): no abort; the command that
@@ -717,11 +697,11 @@ TEST(bmdma_start_then_pending)
     CHECK_EQ(hook_calls, 1);
     CHECK(bmdma_armed(&b));
     CHECK_EQ(rd8(BMDMA_REG_STATUS), BMDMA_ST_ACTIVE);
-    CHECK_EQ(fd.reads, 0);                                  /* not even the PRD fetched */
+    CHECK_EQ(fram.reads, 0);                                /* not even the PRD fetched */
     CHECK_EQ(dr.ends, 0);
     bmdma_run(&b);                                          /* still nothing: idempotent */
     bmdma_run(&b);
-    CHECK_EQ(fd.reads, 0);
+    CHECK_EQ(fram.reads, 0);
     CHECK(bmdma_armed(&b));
     drv_issue(true, 0x400);                                 /* the command reaches the drive */
     bmdma_run(&b);                                          /* the glue's second call */
@@ -848,7 +828,7 @@ TEST(bmdma_large_read)
     CHECK(!dr.last_error);
     CHECK(!memcmp(ram + 0x80000, src, 0x40000));
     CHECK_EQ(b.bytes, 0x40000);
-    CHECK_EQ(fd.writes, 0x40000 / BMDMA_CHUNK);
+    CHECK_EQ(fram.writes, 0x40000 / BMDMA_CHUNK);
     CHECK_EQ(fd.bad_len, 0);
     CHECK_EQ(rd8(BMDMA_REG_STATUS), BMDMA_ST_INTR);
 }
@@ -862,7 +842,7 @@ TEST(bmdma_no_target)
     CHECK_EQ(rd8(BMDMA_REG_STATUS), BMDMA_ST_ACTIVE);
     wr8(BMDMA_REG_CMD, 0);
     CHECK_EQ(rd8(BMDMA_REG_STATUS), 0);
-    CHECK_EQ(fd.reads + fd.writes, 0);
+    CHECK_EQ(fram.reads + fram.writes, 0);
 }
 
 /* ---- Random run: register writes, table rewrites, drive commands, runs, interrupts and
@@ -926,11 +906,11 @@ TEST(bmdma_fuzz)
         } else if (op < 78) {                               /* the glue runs the engine */
             bool armed = bmdma_armed(&b);
             unsigned ends = dr.ends;
-            unsigned long rejected = fd.rejected;
+            unsigned long rejected = fram.rejects;
             bmdma_run(&b);
             runs++;
-            if (fd.rejected != rejected) {                  /* a bus error, handled at once */
-                CHECK_EQ(fd.rejected, rejected + 1);
+            if (fram.rejects != rejected) {                 /* a bus error, handled at once */
+                CHECK_EQ(fram.rejects, rejected + 1);
                 CHECK_EQ(b.status & (BMDMA_ST_ERROR | BMDMA_ST_ACTIVE), BMDMA_ST_ERROR);
                 CHECK(dr.ends == ends + 1 && dr.last_error);
             }

@@ -6,6 +6,7 @@
  * decode gating and a PRD pointing outside RAM. */
 #include "test.h"
 #include "dev/piix_ide.h"
+#include "fake_ram.h"
 
 #define RAM_SIZE (1u << 20)
 #define DISK_SECTORS 2048
@@ -22,21 +23,8 @@ static bool irq[16];
 static unsigned irq_rises[16], kicks;
 static bool defer;                      /* the dma_start hook only records (concurrent model) */
 
-static bool rd_ram(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-        return false;
-    memcpy(buf, ram + gpa, len);
-    return true;
-}
-static bool wr_ram(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-        return false;
-    memcpy(ram + gpa, buf, len);
-    return true;
-}
-static const struct dma_ops dma = { rd_ram, wr_ram, NULL };
+static struct fake_ram fram = { .bytes = ram, .size = RAM_SIZE };
+static const struct dma_ops dma = FAKE_RAM_DMA(&fram);
 
 static void set_irq(void *ctx, unsigned n, bool level)
 {
@@ -76,8 +64,6 @@ static uint32_t cfg(unsigned off, unsigned size) { return pci_config_read(&bus, 
 static uint8_t inb(uint16_t p) { return (uint8_t)ioport_in(&io, p, 1); }
 static void outb(uint16_t p, uint8_t v) { ioport_out(&io, p, 1, v); }
 static uint16_t bm(void) { return (uint16_t)(cfg(PCI_BAR0 + 4 * PIIX_IDE_BMIBA_BAR, 4) & ~3u); }
-
-static void put32(uint32_t a, uint32_t v) { memcpy(ram + a, &v, 4); }
 
 /* ata_bmdma_setup + exec_command + ata_bmdma_start for READ/WRITE DMA of n sectors at lba. */
 static void dma_cmd(uint8_t cmd, uint32_t lba, uint8_t n, bool start_first)
@@ -143,10 +129,10 @@ TEST(piix_ide_read_and_write_dma)
 {
     setup();
     /* Two PRDs: 1 KiB at BUF, 3 KiB at BUF + 0x2000 with EOT. */
-    put32(PRDT, BUF);
-    put32(PRDT + 4, 1024);
-    put32(PRDT + 8, BUF + 0x2000);
-    put32(PRDT + 12, 3072 | BMDMA_PRD_EOT);
+    w32(PRDT, BUF);
+    w32(PRDT + 4, 1024);
+    w32(PRDT + 8, BUF + 0x2000);
+    w32(PRDT + 12, 3072 | BMDMA_PRD_EOT);
     dma_cmd(ATA_CMD_READ_DMA, 100, 8, false);
     CHECK_EQ(kicks, 1);
     CHECK(!memcmp(ram + BUF, disk + 100 * 512, 1024));
@@ -174,8 +160,8 @@ TEST(piix_ide_deferred_completion)
 {
     setup();
     defer = true;
-    put32(PRDT, BUF);
-    put32(PRDT + 4, 4096 | BMDMA_PRD_EOT);
+    w32(PRDT, BUF);
+    w32(PRDT + 4, 4096 | BMDMA_PRD_EOT);
     dma_cmd(ATA_CMD_READ_DMA, 7, 8, false);
     CHECK_EQ(kicks, 1);
     /* Queued: the vCPU sees a busy transfer, no interrupt yet. */
@@ -217,8 +203,8 @@ TEST(piix_ide_deferred_completion)
 TEST(piix_ide_prd_outside_ram)
 {
     setup();
-    put32(PRDT, RAM_SIZE - 512);                            /* the region runs past the end */
-    put32(PRDT + 4, 4096 | BMDMA_PRD_EOT);
+    w32(PRDT, RAM_SIZE - 512);                              /* the region runs past the end */
+    w32(PRDT + 4, 4096 | BMDMA_PRD_EOT);
     dma_cmd(ATA_CMD_READ_DMA, 0, 8, false);
     uint8_t st = inb(bm() + BMDMA_REG_STATUS);
     CHECK(st & BMDMA_ST_ERROR);

@@ -8,6 +8,7 @@
 #include "dev/blockdev.h"
 #include "dev/virtqueue.h"
 #include "dev/virtio_blk.h"
+#include "fake_ram.h"
 
 #define RAM_SIZE     (1u << 20)
 #define RAM_PAGES    (RAM_SIZE >> 12)
@@ -23,61 +24,25 @@ static uint8_t ram[RAM_SIZE];
 static uint8_t disk[DISK_SECTORS * BLOCKDEV_SECTOR], disk_copy[sizeof(disk)];
 
 struct fake {
-    uint64_t reads, writes, rejects;
-    bool level;
-    unsigned rises, falls, notifies;
+    struct fake_irq irq;
+    unsigned notifies;
     bool process_in_notify;
     bool refill;                        /* the "driver" keeps adding: avail idx runs ahead */
     uint64_t refill_at;
 };
 static struct fake f;
 
-static bool in_ram(uint64_t gpa, size_t len)
+static bool refill_check(struct fake_ram *r, bool write, uint64_t gpa, size_t len)
 {
-    return gpa <= RAM_SIZE && len <= RAM_SIZE - gpa;
-}
-
-static void w16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
-static void w32(uint64_t a, uint32_t v) { w16(a, (uint16_t)v); w16(a + 2, (uint16_t)(v >> 16)); }
-static void w64(uint64_t a, uint64_t v) { w32(a, (uint32_t)v); w32(a + 4, (uint32_t)(v >> 32)); }
-static uint16_t r16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
-static uint32_t r32(uint64_t a) { return r16(a) | (uint32_t)r16(a + 2) << 16; }
-
-static bool fake_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    if (p->refill && gpa == p->refill_at && len == 2)
+    if (!write && f.refill && gpa == f.refill_at && len == 2)
         w16(gpa, (uint16_t)(r16(gpa) + 1));         /* one more request every time it looks */
-    p->reads++;
-    memcpy(buf, ram + gpa, len);
     return true;
 }
 
-static bool fake_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    p->writes++;
-    memcpy(ram + gpa, buf, len);
-    return true;
-}
+static struct fake_ram fram = { .bytes = ram, .size = RAM_SIZE, .check = refill_check };
+static const struct dma_ops dma = FAKE_RAM_DMA(&fram);
 
-static const struct dma_ops dma = { fake_read, fake_write, &f };
-
-static void fake_irq(void *ctx, bool level)
-{
-    struct fake *p = ctx;
-    CHECK(level != p->level);           /* changes only */
-    p->level = level;
-    level ? p->rises++ : p->falls++;
-}
+static void fake_irq(void *ctx, bool level) { fake_irq_set(&((struct fake *)ctx)->irq, level); }
 
 static struct virtio_blk v;
 
@@ -184,6 +149,7 @@ static void setup_blk(bool ro, const char *serial, bool hook)
 {
     memset(ram, 0, sizeof(ram));
     memset(&f, 0, sizeof(f));
+    fake_ram_reset(&fram);
     for (size_t i = 0; i < sizeof(disk); i++)
         disk[i] = disk_pattern(i);
     memset(&bd, 0, sizeof(bd));
@@ -354,7 +320,7 @@ TEST(vblk_register_layout)
     CHECK_EQ(rd(VIRTIO_BLK_IO_BAR_SIZE, 4), 0xFFFFFFFF);
     CHECK_EQ(rd(VIRTIO_BLK_IO_BAR_SIZE - 2, 4), 0xFFFF0000);
     CHECK_EQ(rd(0, 3), 0xFFFFFFFF);                             /* not a real width */
-    CHECK_EQ(f.rises + f.falls, 0);
+    CHECK_EQ(f.irq.rises + f.irq.falls, 0);
 }
 
 TEST(vblk_config)
@@ -407,7 +373,7 @@ TEST(vblk_linux_probe_and_remove)
     /* And again, as a kexec'd kernel or a driver rebind would. */
     linux_probe(RING_PFN + 8);
     CHECK_EQ(v.vq.pfn, RING_PFN + 8);
-    CHECK_EQ(f.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
     CHECK_EQ(v.vp.bad_accesses, 0);
 }
 
@@ -426,12 +392,12 @@ TEST(vblk_read)
     CHECK_EQ(bd.bytes_read, 4096);
     CHECK_EQ(v.requests, 1);
     /* The interrupt: ISR bit 0, INTx high until the ISR is read (vp_interrupt). */
-    CHECK(f.level);
-    CHECK_EQ(f.rises, 1);
+    CHECK(f.irq.level);
+    CHECK_EQ(f.irq.rises, 1);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), VIRTIO_PCI_ISR_QUEUE);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
-    CHECK_EQ(f.falls, 1);
+    CHECK_EQ(f.irq.falls, 1);
     /* The last sector, and a zero-length read. */
     data.len = 512;
     CHECK_EQ(request(VIRTIO_BLK_T_IN, DISK_SECTORS - 1, &data, 1, true, &len), VIRTIO_BLK_S_OK);
@@ -439,10 +405,10 @@ TEST(vblk_read)
     CHECK_EQ(request(VIRTIO_BLK_T_IN, DISK_SECTORS, NULL, 0, true, &len), VIRTIO_BLK_S_OK);
     CHECK_EQ(len, 1);
     /* A dword read covering the ISR clears it too. */
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_NOTIFY, 4) >> 24, VIRTIO_PCI_ISR_QUEUE);
-    CHECK(!f.level);
-    CHECK_EQ(f.rejects, 0);
+    CHECK(!f.irq.level);
+    CHECK_EQ(fram.rejects, 0);
     CHECK_EQ(d.num_free, 256);
 }
 
@@ -467,7 +433,7 @@ TEST(vblk_write)
     struct tseg back = { DATA_ADDR + 0x10000, 3 * 512 };
     CHECK_EQ(request(VIRTIO_BLK_T_IN, 100, &back, 1, true, &len), VIRTIO_BLK_S_OK);
     CHECK(!memcmp(ram + DATA_ADDR + 0x10000, ram + DATA_ADDR, 3 * 512));
-    CHECK_EQ(f.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 TEST(vblk_multi_segment)
@@ -519,7 +485,7 @@ TEST(vblk_multi_segment)
     CHECK_EQ(request(VIRTIO_BLK_T_IN, 0, many, VIRTIO_BLK_SEG_MAX, true, &len), VIRTIO_BLK_S_OK);
     CHECK_EQ(len, VIRTIO_BLK_SEG_MAX * 512 + 1);
     CHECK(!memcmp(ram + DATA_ADDR + 0x60000, disk, VIRTIO_BLK_SEG_MAX * 512));
-    CHECK_EQ(f.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
     CHECK_EQ(v.errors + v.bad_requests, 0);
 }
 
@@ -634,10 +600,10 @@ TEST(vblk_status_zero_resets)
     setup_probed(false);
     struct tseg one = { DATA_ADDR, 512 };
     submit(VIRTIO_BLK_T_IN, 0, &one, 1, true);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     wr(VIRTIO_PCI_QUEUE_SEL, 2, 3);
     wr(VIRTIO_PCI_STATUS, 1, 0);
-    CHECK(!f.level);                            /* the pending interrupt is gone */
+    CHECK(!f.irq.level);                        /* the pending interrupt is gone */
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
     CHECK_EQ(rd(VIRTIO_PCI_STATUS, 1), 0);
     CHECK_EQ(rd(VIRTIO_PCI_GUEST_FEATURES, 4), 0);
@@ -645,11 +611,11 @@ TEST(vblk_status_zero_resets)
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_PFN, 4), 0);
     CHECK_EQ(rd(VIRTIO_PCI_HOST_FEATURES, 4), v.vp.host_features);
     /* With no ring, a kick does nothing and touches no memory. */
-    uint64_t r = f.reads, w = f.writes;
+    uint64_t r = fram.reads, w = fram.writes;
     drv_publish(0);
     wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
-    CHECK_EQ(f.reads, r);
-    CHECK_EQ(f.writes, w);
+    CHECK_EQ(fram.reads, r);
+    CHECK_EQ(fram.writes, w);
     CHECK(!virtio_blk_work_pending(&v));
     CHECK_EQ(v.requests, 1);
     /* virtio_blk_reset from the glue does the same; the counters stay. */
@@ -669,12 +635,12 @@ TEST(vblk_notify_hook)
     CHECK_EQ(f.notifies, 1);
     CHECK_EQ(drv_get_used(NULL), -1);           /* the hook did not process: still pending */
     CHECK(virtio_blk_work_pending(&v));
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(virtio_blk_process(&v), 1);        /* what the glue's thread does */
     CHECK(!virtio_blk_work_pending(&v));
     CHECK_EQ(drv_get_used(NULL), head);
     CHECK_EQ(status_of(head), VIRTIO_BLK_S_OK);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(virtio_blk_process(&v), 0);
     /* Kicks for a queue that does not exist, or before a PFN, are not forwarded. */
     wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 1);
@@ -699,12 +665,12 @@ TEST(vblk_no_interrupt_flag)
     struct tseg one = { DATA_ADDR, 512 };
     int head = submit(VIRTIO_BLK_T_IN, 0, &one, 1, true);
     CHECK_EQ(drv_get_used(NULL), head);         /* served, but no interrupt */
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(v.vp.isr, 0);
     CHECK_EQ(v.vp.interrupts, 0);
     w16(d_avail(), 0);
     submit(VIRTIO_BLK_T_IN, 0, &one, 1, true);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(v.vp.interrupts, 1);
 }
 
@@ -720,7 +686,7 @@ TEST(vblk_batch)
         heads[i] = submit(VIRTIO_BLK_T_IN, i, &segs[i], 1, true);
     }
     CHECK_EQ(virtio_blk_process(&v), 8);
-    CHECK_EQ(f.rises, 1);
+    CHECK_EQ(f.irq.rises, 1);
     for (unsigned i = 0; i < 8; i++) {
         CHECK_EQ(drv_get_used(NULL), heads[i]);
         CHECK_EQ(status_of(heads[i]), VIRTIO_BLK_S_OK);
@@ -839,7 +805,7 @@ TEST(vblk_broken_ring)
     wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
     CHECK_EQ(ram[STATUS_ADDR], VIRTIO_BLK_S_OK);    /* served; its completion could not be */
     CHECK(v.vq.broken);
-    CHECK(!f.level);                            /* nothing completed, no interrupt */
+    CHECK(!f.irq.level);                        /* nothing completed, no interrupt */
     CHECK(!virtio_blk_work_pending(&v));
     w16(avail + 2, 2);
     CHECK_EQ(virtio_blk_process(&v), 0);        /* broken until the driver resets it */
@@ -872,7 +838,7 @@ TEST(vblk_bounded_per_call)
     CHECK_EQ(virtio_blk_process(&v), VIRTIO_BLK_QUEUE_SIZE);
     CHECK_EQ(v.flushes, VIRTIO_BLK_QUEUE_SIZE);
     CHECK(!v.vq.broken);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(virtio_blk_process(&v), VIRTIO_BLK_QUEUE_SIZE);    /* and again next time */
     f.refill = false;
     CHECK(virtio_blk_work_pending(&v));
@@ -974,7 +940,7 @@ TEST(vblk_fuzz_1m)
             wr(VIRTIO_PCI_STATUS, 1, 0);
             linux_probe(RING_PFN);
         }
-        if (f.level != (v.vp.isr != 0) || f.level != v.vp.irq_level)
+        if (f.irq.level != (v.vp.isr != 0) || f.irq.level != v.vp.irq_level)
             irq_ok = false;
     }
     CHECK(irq_ok);
@@ -1013,7 +979,7 @@ TEST(vblk_take_then_complete)
     CHECK(virtio_blk_take(&v, &sector, &sectors, &write));     /* still the held one */
     CHECK_EQ(sector, 10);
     CHECK(virtio_blk_complete(&v));
-    CHECK(!f.level);                            /* complete alone does not interrupt */
+    CHECK(!f.irq.level);                        /* complete alone does not interrupt */
     CHECK_EQ(drv_get_used(NULL), h1);
     CHECK(!memcmp(ram + DATA_ADDR, disk + 10 * 512, 8 * 512));
     CHECK(!virtio_blk_complete(&v));            /* nothing held */
@@ -1030,7 +996,7 @@ TEST(vblk_take_then_complete)
     /* process_one: both steps and the interrupt. */
     int h3 = submit(VIRTIO_BLK_T_IN, 0, &data, 1, true);
     CHECK(virtio_blk_process_one(&v));
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(drv_get_used(NULL), h3);
     CHECK(!virtio_blk_process_one(&v));
     /* A held request does not survive a device reset. */

@@ -11,6 +11,7 @@
 #include "dev/virtqueue.h"
 #include "dev/virtio_pci.h"
 #include "dev/virtio_net.h"
+#include "fake_ram.h"
 
 #define RAM_SIZE    (1u << 20)
 #define GUARD       4096u
@@ -32,9 +33,7 @@ static const uint8_t MAC[ETH_ALEN] = { 0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF };
 
 #define MAX_CAPTURE 8
 struct fake {
-    uint64_t reads, writes, rejects;
-    bool level;
-    unsigned rises, falls;
+    struct fake_irq irq;
     unsigned tx_kicks, rx_kicks;
     unsigned ntx;                       /* frames that left through tx_frame */
     size_t txlen[MAX_CAPTURE];
@@ -43,47 +42,10 @@ struct fake {
 static struct fake f;
 static struct virtio_net n;
 
-static bool in_ram(uint64_t gpa, size_t len) { return gpa <= RAM_SIZE && len <= RAM_SIZE - gpa; }
+static struct fake_ram fram = { .bytes = ram, .size = RAM_SIZE };
+static const struct dma_ops dma = FAKE_RAM_DMA(&fram);
 
-static void w16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
-static void w32(uint64_t a, uint32_t v) { w16(a, (uint16_t)v); w16(a + 2, (uint16_t)(v >> 16)); }
-static void w64(uint64_t a, uint64_t v) { w32(a, (uint32_t)v); w32(a + 4, (uint32_t)(v >> 32)); }
-static uint16_t r16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
-static uint32_t r32(uint64_t a) { return r16(a) | (uint32_t)r16(a + 2) << 16; }
-
-static bool fake_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    p->reads++;
-    memcpy(buf, ram + gpa, len);
-    return true;
-}
-
-static bool fake_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct fake *p = ctx;
-    if (!in_ram(gpa, len)) {
-        p->rejects++;
-        return false;
-    }
-    p->writes++;
-    memcpy(ram + gpa, buf, len);
-    return true;
-}
-
-static const struct dma_ops dma = { fake_read, fake_write, &f };
-
-static void fake_irq(void *ctx, bool level)
-{
-    struct fake *p = ctx;
-    CHECK(level != p->level);           /* changes only */
-    p->level = level;
-    level ? p->rises++ : p->falls++;
-}
+static void fake_irq(void *ctx, bool level) { fake_irq_set(&((struct fake *)ctx)->irq, level); }
 
 static void hook_tx_kick(void *ctx) { CHECK(ctx == &f); f.tx_kicks++; }
 static void hook_rx_kick(void *ctx) { CHECK(ctx == &f); f.rx_kicks++; }
@@ -168,6 +130,7 @@ static void setup(void)
     memset(&mem, GUARD_BYTE, sizeof(mem));
     memset(ram, 0, RAM_SIZE);
     memset(&f, 0, sizeof(f));
+    fake_ram_reset(&fram);
     memset(&n, 0xA5, sizeof(n));        /* init must not rely on a zeroed struct */
     virtio_net_init(&n, MAC, &dma, fake_irq, &f, &hooks, &f);
 }
@@ -344,14 +307,14 @@ TEST(vnet_status_zero_resets)
     make_frame(fr, sizeof(fr), 1);
     tx_one(TX_BUF, fr, sizeof(fr));
     CHECK_EQ(virtio_net_tx_process(&n, 16), 1);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     wr(VIRTIO_PCI_QUEUE_SEL, 2, 1);
     CHECK_EQ(rd(VIRTIO_PCI_STATUS, 1), 7);
     CHECK(rd(VIRTIO_PCI_GUEST_FEATURES, 4) != 0);
 
     wr(VIRTIO_PCI_STATUS, 1, 0);
-    CHECK(!f.level);
-    CHECK_EQ(f.falls, 1);
+    CHECK(!f.irq.level);
+    CHECK_EQ(f.irq.falls, 1);
     CHECK_EQ(n.vp.isr, 0);
     CHECK_EQ(rd(VIRTIO_PCI_STATUS, 1), 0);
     CHECK_EQ(rd(VIRTIO_PCI_GUEST_FEATURES, 4), 0);
@@ -395,44 +358,44 @@ TEST(vnet_isr_read_clears)
     uint8_t fr[60];
     setup_probed();
     make_frame(fr, sizeof(fr), 2);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
     tx_one(TX_BUF, fr, sizeof(fr));
     CHECK_EQ(virtio_net_tx_process(&n, 16), 1);
-    CHECK(f.level);
-    CHECK_EQ(f.rises, 1);
+    CHECK(f.irq.level);
+    CHECK_EQ(f.irq.rises, 1);
     CHECK_EQ(n.vp.interrupts, 1);
     /* Reads that do not cover 0x13 leave it. */
     CHECK_EQ(rd(VIRTIO_PCI_STATUS, 1), 7);
     CHECK_EQ(rd(VIRTIO_PCI_CONFIG_OFF, 1), MAC[0]);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_NOTIFY, 2), 0);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(n.vp.isr, VIRTIO_PCI_ISR_QUEUE);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), VIRTIO_PCI_ISR_QUEUE);
-    CHECK(!f.level);
-    CHECK_EQ(f.falls, 1);
+    CHECK(!f.irq.level);
+    CHECK_EQ(f.irq.falls, 1);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
-    CHECK_EQ(f.falls, 1);
+    CHECK_EQ(f.irq.falls, 1);
 
     /* A 2-byte read at STATUS covers the ISR too: status in the low byte, ISR in the high. */
     tx_one(TX_BUF + 0x800, fr, sizeof(fr));
     CHECK_EQ(virtio_net_tx_process(&n, 16), 1);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_STATUS, 2), 0x0107);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_ISR, 1), 0);
     /* So does a 4-byte read at 0x10. */
     rx_one(RX_BUF, 2048);
     CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_OK);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(rd(VIRTIO_PCI_QUEUE_NOTIFY, 4) >> 24, 1);
-    CHECK(!f.level);
-    CHECK_EQ(f.rises, 3);
-    CHECK_EQ(f.falls, 3);
+    CHECK(!f.irq.level);
+    CHECK_EQ(f.irq.rises, 3);
+    CHECK_EQ(f.irq.falls, 3);
     /* ISR is read-only. */
     wr(VIRTIO_PCI_ISR, 1, 1);
     CHECK_EQ(n.vp.isr, 0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(n.vp.bad_accesses, 1);
 }
 
@@ -528,7 +491,7 @@ TEST(vnet_tx_one_descriptor)
     CHECK_EQ(n.tx_frames, 1);
     CHECK_EQ(n.tx_bytes, sizeof(fr));
     CHECK_EQ(n.tx_bad, 0);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(n.vp.isr, VIRTIO_PCI_ISR_QUEUE);
     CHECK_EQ(n.vp.interrupts, 1);
     /* The device never writes into a transmit buffer. */
@@ -593,7 +556,7 @@ TEST(vnet_tx_no_interrupt_flag)
     CHECK_EQ(virtio_net_tx_process(&n, 8), 1);
     CHECK_EQ(f.ntx, 1);
     CHECK_EQ(used_idx(&txd), 1);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(n.vp.isr, 0);
     CHECK_EQ(n.vp.interrupts, 0);
     /* Flag on rx only: a transmit interrupts again. */
@@ -601,14 +564,14 @@ TEST(vnet_tx_no_interrupt_flag)
     set_avail_flags(&rxd, VRING_AVAIL_F_NO_INTERRUPT);
     tx_one(TX_BUF + 0x800, fr, sizeof(fr));
     CHECK_EQ(virtio_net_tx_process(&n, 8), 1);
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(n.vp.interrupts, 1);
     rd(VIRTIO_PCI_ISR, 1);
     /* ... and a receive does not. */
     rx_one(RX_BUF, 2048);
     CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_OK);
     CHECK_EQ(used_idx(&rxd), 1);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(n.vp.interrupts, 1);
 }
 
@@ -753,7 +716,7 @@ TEST(vnet_rx_basic)
     CHECK(zero_hdr(RX_BUF));
     CHECK(!memcmp(ram + RX_BUF + VIRTIO_NET_HDR_SIZE, fr, sizeof(fr)));
     CHECK(all_fill(RX_BUF + VIRTIO_NET_HDR_SIZE + sizeof(fr), 2048 - VIRTIO_NET_HDR_SIZE - sizeof(fr)));
-    CHECK(f.level);
+    CHECK(f.irq.level);
     CHECK_EQ(n.vp.isr, VIRTIO_PCI_ISR_QUEUE);
     CHECK_EQ(n.rx_frames, 1);
     CHECK_EQ(n.rx_bytes, sizeof(fr));
@@ -800,7 +763,7 @@ TEST(vnet_rx_buffer_too_small)
     CHECK(all_fill(RX_BUF, VIRTIO_NET_HDR_SIZE + sizeof(fr) - 1));
     CHECK_EQ(n.rx_too_small, 1);
     CHECK_EQ(n.rx_frames, 0);
-    CHECK(f.level);                     /* a used buffer is a used buffer */
+    CHECK(f.irq.level);                 /* a used buffer is a used buffer */
     CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_OK);
     CHECK(drv_used(&rxd, &id, &len));
     CHECK_EQ(id, h1);
@@ -835,7 +798,7 @@ TEST(vnet_rx_size_limits)
     CHECK_EQ(n.vq[VIRTIO_NET_RXQ].last_avail, 0);
     CHECK(all_fill(RX_BUF, 2048));
     CHECK_EQ(n.rx_bad, 3);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     uint32_t id, len;
     CHECK_EQ(virtio_net_receive(&n, fr, ETH_HLEN), NIC_RX_OK);
     CHECK(drv_used(&rxd, &id, &len));
@@ -989,7 +952,7 @@ TEST(vnet_ring_outside_ram)
     CHECK_EQ(f.ntx, 1);
     CHECK(n.vq[VIRTIO_NET_TXQ].broken);
     CHECK_EQ(n.vq[VIRTIO_NET_TXQ].last_error, VQ_ERR_USED_DMA);
-    CHECK(!f.level);                                /* nothing was published */
+    CHECK(!f.irq.level);                            /* nothing was published */
     CHECK_EQ(virtio_net_tx_process(&n, 16), 0);
     CHECK_EQ(f.ntx, 1);
     /* Receive with the ring wholly outside. */
@@ -1033,7 +996,7 @@ TEST(vnet_rx_used_ring_outside_ram)
     CHECK_EQ(n.vq[VIRTIO_NET_RXQ].last_error, VQ_ERR_USED_DMA);
     CHECK_EQ(n.rx_frames, 0);
     CHECK_EQ(n.rx_bytes, 0);
-    CHECK(!f.level);
+    CHECK(!f.irq.level);
     CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_NO_BUFFER);
     CHECK(guards_intact());
 }

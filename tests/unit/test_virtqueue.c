@@ -5,6 +5,7 @@
 #include "test.h"
 #include "dev/dma.h"
 #include "dev/virtqueue.h"
+#include "fake_ram.h"
 
 #define RAM_SIZE   (1u << 20)
 #define RAM_PAGES  (RAM_SIZE >> 12)
@@ -12,7 +13,6 @@
 static uint8_t ram[RAM_SIZE];
 
 struct fake_dma {
-    uint64_t reads, writes, rejects;
     /* When set, every accepted write must fall inside [wlo, whi): the device may only write
      * where it was asked to. */
     bool check_writes;
@@ -21,51 +21,17 @@ struct fake_dma {
 };
 static struct fake_dma fd;
 
-static bool in_ram(uint64_t gpa, size_t len)
+static bool dma_ok(struct fake_ram *r, bool write, uint64_t gpa, size_t len)
 {
-    return gpa <= RAM_SIZE && len <= RAM_SIZE - gpa;
-}
-
-static bool dma_ok(const struct fake_dma *f, uint64_t gpa, size_t len)
-{
-    if (!in_ram(gpa, len))
+    if (!(fd.hole_lo == fd.hole_hi || gpa + len <= fd.hole_lo || gpa >= fd.hole_hi))
         return false;
-    return f->hole_lo == f->hole_hi || gpa + len <= f->hole_lo || gpa >= f->hole_hi;
-}
-
-static bool fake_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct fake_dma *f = ctx;
-    if (!dma_ok(f, gpa, len)) {
-        f->rejects++;
-        return false;
-    }
-    f->reads++;
-    memcpy(buf, ram + gpa, len);
+    if (write && fd.check_writes && (gpa < fd.wlo || gpa + len > fd.whi))
+        fd.stray_writes++;
     return true;
 }
 
-static bool fake_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct fake_dma *f = ctx;
-    if (!dma_ok(f, gpa, len)) {
-        f->rejects++;
-        return false;
-    }
-    if (f->check_writes && (gpa < f->wlo || gpa + len > f->whi))
-        f->stray_writes++;
-    f->writes++;
-    memcpy(ram + gpa, buf, len);
-    return true;
-}
-
-static const struct dma_ops dma = { fake_read, fake_write, &fd };
-
-static void w16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
-static void w32(uint64_t a, uint32_t v) { w16(a, (uint16_t)v); w16(a + 2, (uint16_t)(v >> 16)); }
-static void w64(uint64_t a, uint64_t v) { w32(a, (uint32_t)v); w32(a + 4, (uint32_t)(v >> 32)); }
-static uint16_t r16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
-static uint32_t r32(uint64_t a) { return r16(a) | (uint32_t)r16(a + 2) << 16; }
+static struct fake_ram fram = { .bytes = ram, .size = RAM_SIZE, .check = dma_ok };
+static const struct dma_ops dma = FAKE_RAM_DMA(&fram);
 
 /* ---- the driver side, as drivers/virtio/virtio_ring.c (split, no indirect) does it ---- */
 struct drv {
@@ -97,9 +63,9 @@ static void drv_init(struct drv *d, uint32_t pfn, uint16_t q)
     d->base = (uint64_t)pfn << 12;
     d->q = q;
     uint64_t bytes = vq_ring_bytes(q);
-    if (in_ram(d->base, bytes))
+    if (fake_ram_in(&fram, d->base, bytes))
         memset(ram + d->base, 0, bytes);
-    for (unsigned i = 0; i < q && in_ram(d_desc(d, i), 16); i++)
+    for (unsigned i = 0; i < q && fake_ram_in(&fram, d_desc(d, i), 16); i++)
         w16(d_desc(d, i) + 14, (uint16_t)(i + 1));
     d->free_head = 0;
     d->num_free = q;
@@ -164,6 +130,7 @@ static void setup(uint16_t q, uint32_t pfn)
 {
     memset(ram, 0, sizeof(ram));
     memset(&fd, 0, sizeof(fd));
+    fake_ram_reset(&fram);
     memset(&vq, 0xA5, sizeof(vq));      /* vq_init must not rely on a zeroed struct */
     memset(&ch, 0x5A, sizeof(ch));
     vq_init(&vq, q, &dma);
@@ -196,7 +163,7 @@ TEST(vq_init_and_unset)
     CHECK(!vq_push(&vq, 0, 0));
     CHECK(!vq_pending(&vq));
     CHECK(!vq_interrupt_wanted(&vq));
-    CHECK_EQ(fd.reads + fd.writes + fd.rejects, 0);     /* no PFN: no guest memory touched */
+    CHECK_EQ(fram.reads + fram.writes + fram.rejects, 0); /* no PFN: no guest memory touched */
     vq_init(&vq, 100, &dma);                    /* not a power of two: never works */
     CHECK_EQ(vq.size, 0);
     vq_set_pfn(&vq, 1);
@@ -247,7 +214,7 @@ TEST(vq_pop_push_basic)
     CHECK_EQ(vq.chains, 1);
     CHECK_EQ(vq.pushes, 1);
     CHECK_EQ(vq.bad_chains + vq.ring_errors, 0);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 TEST(vq_fifo_order)
@@ -273,7 +240,7 @@ TEST(vq_fifo_order)
         CHECK_EQ(len, k);
     }
     CHECK_EQ(d.num_free, 16);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 /* 70000 requests on an 8-entry ring: both 16-bit indices wrap, ring slots wrap many times. */
@@ -317,7 +284,7 @@ TEST(vq_index_wrap)
     CHECK_EQ(r16(d_used(&d) + 2), vq.used_idx);
     CHECK_EQ(d.num_free, 8);
     CHECK_EQ(vq.bad_chains + vq.ring_errors, 0);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 /* Starting near the wrap point, with a full ring (pending == Q exactly is legal). */
@@ -357,7 +324,7 @@ TEST(vq_no_interrupt)
     CHECK(vq_interrupt_wanted(&vq));
     w16(d_avail(&d), 0xFFFE);                       /* other bits mean nothing */
     CHECK(vq_interrupt_wanted(&vq));
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
     /* Unreadable flags (the ring is outside RAM): interrupt, rather than lose a completion. */
     vq_set_pfn(&vq, RAM_PAGES + 10);
     CHECK(vq_interrupt_wanted(&vq));
@@ -401,7 +368,7 @@ TEST(vq_bad_next_index)
     drv_publish(&d, 4);
     check_bad_chain(VQ_ERR_NEXT, 4);
     CHECK_EQ(vq.ring_errors, 0);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 TEST(vq_loop)
@@ -411,11 +378,11 @@ TEST(vq_loop)
     desc_set(&d, 1, 0x40000, 16, VRING_DESC_F_NEXT, 2);
     desc_set(&d, 2, 0x40000, 16, VRING_DESC_F_NEXT, 1);
     drv_publish(&d, 1);
-    uint64_t reads = fd.reads;
+    uint64_t reads = fram.reads;
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_BAD);
     CHECK_EQ(ch.head, 1);
     CHECK_EQ(vq.last_error, VQ_ERR_TOO_LONG);
-    CHECK(fd.reads - reads <= 2 + 16);          /* idx, ring entry, at most Q descriptors */
+    CHECK(fram.reads - reads <= 2 + 16);        /* idx, ring entry, at most Q descriptors */
     CHECK(vq_push(&vq, 1, 0));
     /* A self loop on a 256 ring stops at VQ_MAX_SEGS. */
     setup(256, 8);
@@ -486,15 +453,15 @@ TEST(vq_descriptor_outside_ram)
     drv_publish(&d, 0);
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_OK);
     uint8_t buf[64];
-    uint64_t rej = fd.rejects;
+    uint64_t rej = fram.rejects;
     CHECK(vq_chain_read(&vq, &ch, 0, buf, 8));          /* the first 8 bytes are RAM */
     CHECK(!vq_chain_read(&vq, &ch, 0, buf, 16));
     CHECK(!vq_chain_write(&vq, &ch, 0, buf, 1));
-    CHECK_EQ(fd.rejects, rej + 2);
+    CHECK_EQ(fram.rejects, rej + 2);
     CHECK_EQ(vq.dma_errors, 2);
     CHECK(!vq_chain_read(&vq, &ch, 0, buf, 17));        /* past the stream: refused, no DMA */
     CHECK(!vq_chain_write(&vq, &ch, 60, buf, 5));
-    CHECK_EQ(fd.rejects, rej + 2);
+    CHECK_EQ(fram.rejects, rej + 2);
     CHECK(vq_push(&vq, 0, 0));
     CHECK(!vq.broken);
 }
@@ -529,7 +496,7 @@ TEST(vq_chain_stream_copy)
     CHECK_EQ(ram[0x50002], 0);
     CHECK(!memcmp(ram + 0x51000, w + 4, 6));
     CHECK_EQ(ram[0x51006], 0);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 /* The ring itself partly or wholly outside RAM: the queue breaks, nothing is touched. */
@@ -551,14 +518,14 @@ TEST(vq_ring_straddles_end_of_ram)
     CHECK_EQ(vq.ring_errors, 1);
 
     setup(256, RAM_PAGES - 1);          /* descriptors in RAM, avail ring past the end */
-    uint64_t w = fd.writes;
+    uint64_t w = fram.writes;
     CHECK(vq_pending(&vq));             /* unreadable idx: let pop report it */
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_BAD);
     CHECK_EQ(ch.head, VQ_NO_HEAD);
     CHECK(vq.broken);
     CHECK_EQ(vq.last_error, VQ_ERR_AVAIL_DMA);
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_EMPTY);
-    CHECK_EQ(fd.writes, w);
+    CHECK_EQ(fram.writes, w);
 
     /* The avail ring straddles a hole: idx readable, slots from 128 on are not. */
     setup(256, 0x30);
@@ -600,14 +567,14 @@ TEST(vq_descriptor_table_in_hole)
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_OK);
     CHECK_EQ(ch.head, 5);
     CHECK(vq_push(&vq, 5, 0));
-    uint64_t w = fd.writes;
+    uint64_t w = fram.writes;
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_BAD);
     CHECK(vq.broken);
     CHECK_EQ(vq.last_error, VQ_ERR_DESC_DMA);
     CHECK_EQ(vq.bad_chains, 0);
     CHECK_EQ(vq.ring_errors, 1);
     CHECK(!vq_push(&vq, ch.head, 0));   /* broken: nothing more is written */
-    CHECK_EQ(fd.writes, w);
+    CHECK_EQ(fram.writes, w);
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_EMPTY);
     /* A chain whose second descriptor lies in the hole. */
     setup(256, 0x40);
@@ -625,12 +592,13 @@ TEST(vq_max_size)
 {
     memset(ram, 0, sizeof(ram));
     memset(&fd, 0, sizeof(fd));
+    fake_ram_reset(&fram);
     vq_init(&vq, 32768, &dma);
     vq_set_pfn(&vq, 0x81);              /* table to 0x101000, avail past the end */
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_BAD);
     CHECK_EQ(ch.head, VQ_NO_HEAD);
     CHECK_EQ(vq.last_error, VQ_ERR_AVAIL_DMA);
-    fd.rejects = 0;
+    fram.rejects = 0;
     vq_set_pfn(&vq, 0x10);
     uint64_t avail = vq_avail_addr(&vq);
     CHECK_EQ(avail, 0x10000 + 0x80000);
@@ -644,7 +612,7 @@ TEST(vq_max_size)
     CHECK_EQ(ch.head, 32767);
     CHECK(vq_push(&vq, 32767, 8));
     CHECK_EQ(r32(vq_used_addr(&vq) + 4), 32767);
-    CHECK_EQ(fd.rejects, 0);
+    CHECK_EQ(fram.rejects, 0);
 }
 
 TEST(vq_avail_idx_jump)
@@ -673,12 +641,12 @@ TEST(vq_bad_head)
     setup(16, 8);
     w16(d_avail(&d) + 4, 16);           /* head == Q */
     w16(d_avail(&d) + 2, 1);
-    uint64_t w = fd.writes;
+    uint64_t w = fram.writes;
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_BAD);
     CHECK_EQ(ch.head, VQ_NO_HEAD);
     CHECK(vq.broken);
     CHECK_EQ(vq.last_error, VQ_ERR_HEAD);
-    CHECK_EQ(fd.writes, w);
+    CHECK_EQ(fram.writes, w);
     CHECK_EQ(vq_pop(&vq, &ch), VQ_POP_EMPTY);
     vq_set_pfn(&vq, 8);                 /* the driver re-programs the queue: usable again */
     CHECK(vq_ready(&vq));
@@ -723,6 +691,7 @@ TEST(vq_fuzz_1m)
     static const uint32_t pfns[] = { 1, 0x20, RAM_PAGES - 1, RAM_PAGES - 2, RAM_PAGES - 3, 0xFFFFF };
     memset(ram, 0, sizeof(ram));
     memset(&fd, 0, sizeof(fd));
+    fake_ram_reset(&fram);
     rng_state = 0x9E3779B97F4A7C15ull;
     vq_init(&vq, 256, &dma);
     vq_set_pfn(&vq, 1);
@@ -741,7 +710,7 @@ TEST(vq_fuzz_1m)
             vq_set_pfn(&vq, rnd() % 3 ? pfns[rnd() % ARRAY_SIZE(pfns)] : (uint32_t)rnd());
         } else if (r < 30) {                            /* a plausible descriptor */
             uint64_t a = base + 16 * (rnd() % q);
-            if (in_ram(a, 16)) {
+            if (fake_ram_in(&fram, a, 16)) {
                 w64(a, rnd_addr());
                 w32(a + 8, rnd_len());
                 w16(a + 12, (uint16_t)(rnd() % 8));
@@ -749,18 +718,18 @@ TEST(vq_fuzz_1m)
             }
         } else if (r < 45) {                            /* avail idx near last_avail */
             uint64_t a = vq_avail_addr(&vq) + 2;
-            if (in_ram(a, 2))
+            if (fake_ram_in(&fram, a, 2))
                 w16(a, (uint16_t)(vq.last_avail + (rnd() % 8 ? rnd() % 4 : rnd())));
         } else if (r < 55) {                            /* an avail ring slot */
             uint64_t a = vq_avail_addr(&vq) + 4 + 2 * (rnd() % q);
-            if (in_ram(a, 2))
+            if (fake_ram_in(&fram, a, 2))
                 w16(a, (uint16_t)(rnd() % 8 ? rnd() % q : rnd()));
         } else if (r < 57) {                            /* a well-formed-looking linear chain */
             uint16_t start = (uint16_t)(rnd() % q), len = (uint16_t)(rnd() % 140 + 1);
             uint16_t nread = (uint16_t)(rnd() % (len + 1));
             for (uint16_t k = 0; k < len; k++) {
                 uint64_t a = base + 16ull * ((start + k) % q);
-                if (!in_ram(a, 16))
+                if (!fake_ram_in(&fram, a, 16))
                     break;
                 w64(a, rnd() % RAM_SIZE);
                 w32(a + 8, (uint32_t)(rnd() % 4096));
@@ -768,7 +737,7 @@ TEST(vq_fuzz_1m)
                 w16(a + 14, (uint16_t)((start + k + 1) % q));
             }
             uint64_t av = vq_avail_addr(&vq);
-            if (in_ram(av, 4 + 2ull * q)) {
+            if (fake_ram_in(&fram, av, 4 + 2ull * q)) {
                 w16(av + 4 + 2ull * (vq.last_avail & (q - 1)), start);
                 w16(av + 2, (uint16_t)(vq.last_avail + 1));
             }
@@ -831,5 +800,5 @@ TEST(vq_fuzz_1m)
     CHECK(bads > 1000);
     CHECK(pushes > 1000);
     printf("  fuzz: %u chains, %u malformed, %u pushes, %llu dma refused\n", oks, bads, pushes,
-           (unsigned long long)fd.rejects);
+           (unsigned long long)fram.rejects);
 }
