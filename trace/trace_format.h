@@ -41,7 +41,8 @@
 #define TRACE_EV_INJECT      6   /* [inject] event injected at entry: info = vector, reason = type */
 #define TRACE_EV_SCHED       7   /* [sched] scheduler switch: info = next VM id */
 #define TRACE_EV_DEVICE      8   /* [dev]  device event: reason = device id, info = event */
-#define TRACE_EV_MMIO        9   /* [mmio] MMIO exit: qual = guest-physical address */
+#define TRACE_EV_MMIO        9   /* [mmio] a trapped MMIO access emulated (a #PF exit under shadow
+                                   paging): qual = the register's guest-physical address */
 #define TRACE_EV_MAX         10
 
 #define TRACE_F_IN           0x0001  /* I/O: IN/INS (else OUT/OUTS); MSR: RDMSR (else WRMSR) */

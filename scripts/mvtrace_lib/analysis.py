@@ -232,6 +232,20 @@ def msrs(sel):
     return Table("msrs", "MSR accesses", cols, rows)
 
 
+def mmio(sel):
+    """Per guest-physical address of the trapped MMIO accesses (EV_MMIO: qual is the address)."""
+    items = [(r, c) for r, c in sel.exits if r.event == fmt.EV_MMIO]
+    rows = []
+    for addr, costs in sorted(_group(items, lambda r: r.qual).items()):
+        n, total = len(costs), sum(costs)
+        rows.append({"addr": addr, "count": n, "access_pct": pct(n, len(items)), "cycles": total,
+                     "time_pct": pct(total, sel.total_cycles), "avg": total / n, "per_s": sel.per_second(n)})
+    cols = [Col("addr", kind="hex"), Col("count"), Col("access_pct", "access%", "pct"), Col("cycles"),
+            Col("time_pct", "time%", "pct"), Col("avg", kind="float"), Col("per_s", "per_s", "float")]
+    return Table("mmio", "MMIO registers", cols, rows,
+                 [f"{len(items)} MMIO exits; access% is of MMIO exits, time% of all exit cycles"])
+
+
 def auto_slice_ms(sel, target=20):
     """A 1-2-5 slice width giving at most `target` slices over the selection's span."""
     want = sel.ms(sel.span) / target
@@ -271,4 +285,4 @@ def timeline(sel, slice_ms=None):
 
 
 MAX_SLICES = 100_000
-REPORTS = ("summary", "reasons", "ports", "buckets", "msrs", "timeline")
+REPORTS = ("summary", "reasons", "ports", "buckets", "msrs", "mmio", "timeline")

@@ -12,6 +12,8 @@ reports (--report, comma-separated; default summary,reasons,ports):
             exit cycles), avg, accesses/s
   buckets   per (I/O port, direction): exits per cost bucket (--buckets bounds)
   msrs      per (MSR, direction): count, cycles, avg, min, max
+  mmio      per guest-physical address of trapped MMIO accesses: count, access%, cycles,
+            time%, avg, accesses/s
   timeline  per time slice (--slice-ms): exits by reason
 
 definitions:
@@ -92,7 +94,8 @@ def list_dumps(dumps, out):
 def build_tables(sel, a):
     makers = {"summary": lambda: analysis.summary(sel), "reasons": lambda: analysis.reasons(sel),
               "ports": lambda: analysis.ports(sel), "buckets": lambda: analysis.buckets(sel, a.bounds),
-              "msrs": lambda: analysis.msrs(sel), "timeline": lambda: analysis.timeline(sel, a.slice_ms)}
+              "msrs": lambda: analysis.msrs(sel), "mmio": lambda: analysis.mmio(sel),
+              "timeline": lambda: analysis.timeline(sel, a.slice_ms)}
     return [makers[r]() for r in a.reports]
 
 

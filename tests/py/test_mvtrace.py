@@ -150,6 +150,16 @@ class Reports(CliCase):
         self.assertEqual([(r["msr"], r["dir"], r["name"], r["count"], r["avg"]) for r in rows],
                          [(0x277, "wr", "PAT", 1, 900), (0xc0000080, "rd", "EFER", 2, 600)])
 
+    def test_mmio(self):
+        """Trapped MMIO exits grouped by the register's guest-physical address (qual)."""
+        recs = [rec(T0, 0, 1_000, fmt.EV_MMIO, qual=0xc0000008), rec(T0 + 10_000, 0, 3_000, fmt.EV_MMIO, qual=0xc0000008),
+                rec(T0 + 20_000, 0, 500, fmt.EV_MMIO, qual=0xc0003818), rec(T0 + 30_000, 10, 500)]
+        rows = self.rows(crlf(make_dump(recs, tsc_hz=HZ, vms=VMS)), "mmio")
+        self.assertEqual([(r["addr"], r["count"], r["cycles"], r["avg"]) for r in rows],
+                         [(0xc0000008, 2, 4_000, 2_000), (0xc0003818, 1, 500, 500)])
+        self.assertAlmostEqual(rows[0]["access_pct"], 200 / 3)
+        self.assertEqual(self.rows(crlf(known_dump()), "mmio"), [])
+
     def test_summary(self):
         s = self.json_reports(crlf(known_dump()), "--report", "summary")["reports"]["summary"]
         self.assertEqual((s["records"], s["exits"], s["other_events"], s["lost"], s["dropped"]),

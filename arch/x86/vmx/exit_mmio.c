@@ -80,7 +80,11 @@ enum vcpu_action exit_mmio(struct vcpu *v, uint64_t gva, uint64_t gpa)
                          len == INSN_ETRUNC ? "truncated" : len == INSN_EINVAL ? "invalid" : "unsupported",
                          code[0], code[1], code[2], code[3], code[4], code[5], code[6], code[7]);
     v->mmio_exits++;
+    /* Traced as an MMIO exit at the register's guest-physical address (the #PF's linear
+     * address says nothing about which device register it was). */
     v->tr.exit.flags |= TRACE_F_MMIO;
+    v->tr.exit.event = TRACE_EV_MMIO;
+    v->tr.exit.qual = gpa;
     enum insn_result r = insn_emulate(&in, &env, MMIO_REP_BATCH);
     if (v->vm->state != VM_RUNNING)
         return VCPU_STOP;
