@@ -1241,7 +1241,10 @@ unsigned e1000_tx_process(struct e1000 *e, unsigned budget)
         } else {
             unsigned n = ring_size(e->tdlen);
             uint64_t base = (uint64_t)e->tdbah << 32 | e->tdbal;
-            while (e->tdh != e->tdt && done < budget) {
+            /* Frames count against the budget too: one TSO descriptor may cut into thousands
+             * of frames, each a switch delivery, and the caller's budget bounds its exit. */
+            uint64_t frames0 = e->tx_frames;
+            while (e->tdh != e->tdt && done < budget && e->tx_frames - frames0 < budget) {
                 tx_one(e, base + (uint64_t)e->tdh * E1000_DESC_SIZE);
                 e->tdh = (e->tdh + 1) % n;
                 done++;

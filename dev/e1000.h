@@ -166,7 +166,9 @@ uint32_t e1000_io_read(struct e1000 *e, unsigned off, unsigned size);
 void e1000_io_write(struct e1000 *e, unsigned off, unsigned size, uint32_t val);
 /* Consumes up to `budget` transmit descriptors (TDH toward TDT), emitting each finished frame
  * through hooks->tx_frame (TSO packets as several frames), writing back DD where RS asks, and
- * raising TXDW/TXQE per the moderation rules. Returns descriptors consumed. */
+ * raising TXDW/TXQE per the moderation rules. No further descriptor is fetched once `budget`
+ * frames have left (a TSO packet finishes: at most E1000_TSO_MAX_SEGS more). Returns
+ * descriptors consumed. */
 unsigned e1000_tx_process(struct e1000 *e, unsigned budget);
 /* TCTL.EN and TDH != TDT (and a ring whose head and tail are inside it: a stalled ring is not
  * pending, so a polling glue does not spin on it) */

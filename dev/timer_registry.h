@@ -9,7 +9,7 @@
 #include "compiler.h"
 #include "dev/irq_router.h"
 
-#define TIMER_REGISTRY_MAX 8
+#define TIMER_REGISTRY_MAX 12      /* PIT, RTC, PM1, LAPIC, four e1000s, room to grow */
 
 struct dev_timer {
     const char *name;

@@ -22,7 +22,7 @@ static void blk_queue_reset(void *dev, unsigned q)
     ((struct virtio_blk *)dev)->held = false;   /* a fetched request goes with its ring */
 }
 
-static const struct virtio_pci_ops blk_ops = { config_byte, blk_notify, blk_queue_reset };
+static const struct virtio_pci_ops blk_ops = { config_byte, blk_notify, blk_queue_reset, NULL };
 
 void virtio_blk_reset(struct virtio_blk *v)
 {

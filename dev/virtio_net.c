@@ -27,7 +27,16 @@ static void net_notify(void *dev, unsigned q)
         kick(n->ctx);
 }
 
-static const struct virtio_pci_ops net_ops = { config_byte, net_notify, NULL };
+/* Frames held while the driver was not ready (virtio_net_can_receive) can come now: some
+ * drivers post their receive buffers before DRIVER_OK and never notify again. */
+static void net_driver_ok(void *dev)
+{
+    struct virtio_net *n = dev;
+    if (n->hooks->rx_kick)
+        n->hooks->rx_kick(n->ctx);
+}
+
+static const struct virtio_pci_ops net_ops = { config_byte, net_notify, NULL, net_driver_ok };
 
 void virtio_net_init(struct virtio_net *n, const uint8_t mac[ETH_ALEN], const struct dma_ops *dma,
                      void (*set_irq)(void *, bool), void *irq_ctx, const struct virtio_net_hooks *hooks,
@@ -128,29 +137,29 @@ enum nic_rx_result virtio_net_receive(struct virtio_net *n, const uint8_t *frame
     }
     if (!virtio_net_can_receive(n))
         return NIC_RX_NO_BUFFER;
-    int pop = vq_pop(q, &n->chain);
+    int pop = vq_pop(q, &n->rx_chain);
     if (pop == VQ_POP_EMPTY)
         return NIC_RX_NO_BUFFER;
     enum nic_rx_result r = NIC_RX_DROPPED;
     uint32_t used_len = 0;
     if (pop == VQ_POP_BAD) {
         n->rx_bad++;
-        if (n->chain.head == VQ_NO_HEAD)
+        if (n->rx_chain.head == VQ_NO_HEAD)
             return NIC_RX_DROPPED;          /* the ring broke: nothing to hand back */
-    } else if (n->chain.wlen < VIRTIO_NET_HDR_SIZE + len) {
+    } else if (n->rx_chain.wlen < VIRTIO_NET_HDR_SIZE + len) {
         n->rx_too_small++;
     } else {
         /* The header says nothing: no checksum state, no GSO (5.1.6.4 with no offloads). */
         uint8_t hdr[VIRTIO_NET_HDR_SIZE] = { 0 };
-        if (vq_chain_write(q, &n->chain, 0, hdr, sizeof(hdr)) &&
-            vq_chain_write(q, &n->chain, VIRTIO_NET_HDR_SIZE, frame, len)) {
+        if (vq_chain_write(q, &n->rx_chain, 0, hdr, sizeof(hdr)) &&
+            vq_chain_write(q, &n->rx_chain, VIRTIO_NET_HDR_SIZE, frame, len)) {
             used_len = (uint32_t)(VIRTIO_NET_HDR_SIZE + len);
             r = NIC_RX_OK;
         } else {
             n->rx_bad++;
         }
     }
-    if (!vq_push(q, n->chain.head, used_len)) {
+    if (!vq_push(q, n->rx_chain.head, used_len)) {
         /* The used ring is not in RAM (the queue is broken now): the driver never sees it. */
         if (r == NIC_RX_OK)
             n->rx_bad++;

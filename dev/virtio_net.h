@@ -77,7 +77,9 @@ struct virtio_net {
     void *ctx;
     uint8_t mac[ETH_ALEN];
     struct virtqueue vq[VIRTIO_NET_QUEUES];
-    struct vq_chain chain;          /* the chain being served (too big for a stack) */
+    struct vq_chain chain;          /* the transmit chain being served (too big for a stack) */
+    struct vq_chain rx_chain;       /* the receive buffer being filled: a delivery never
+                                       borrows the sender's state, whoever sends */
     uint8_t frame[VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME];
 
     uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;

@@ -143,10 +143,14 @@ void virtio_pci_write(struct virtio_pci *t, unsigned offset, unsigned size, uint
     case VIRTIO_PCI_STATUS:
         if (size != 1)
             break;
-        if ((uint8_t)val == 0)
+        if ((uint8_t)val == 0) {
             virtio_pci_reset(t);        /* 2.1.2 / 4.1.4.8: writing 0 resets the device */
-        else
+        } else {
+            bool was_ok = t->status & VIRTIO_CONFIG_S_DRIVER_OK;
             t->status = (uint8_t)val;
+            if (!was_ok && (t->status & VIRTIO_CONFIG_S_DRIVER_OK) && t->ops->driver_ok)
+                t->ops->driver_ok(t->dev);
+        }
         return;
     }
     t->bad_accesses++;      /* read-only registers, config space, odd widths */

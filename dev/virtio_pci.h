@@ -49,6 +49,8 @@ struct virtio_pci_ops {
     /* The driver set or cleared queue q's ring, or reset the device (q = all queues):
      * whatever the device holds from that ring goes with it. May be NULL. */
     void (*queue_reset)(void *dev, unsigned q);
+    /* The driver set DRIVER_OK (it was clear): the device is live now. May be NULL. */
+    void (*driver_ok)(void *dev);
 };
 #define VIRTIO_PCI_ALL_QUEUES       (~0u)
 

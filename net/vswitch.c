@@ -49,6 +49,20 @@ void vswitch_remove_port(struct vswitch *sw, int port)
     sw->port[port].bl_len = 0;
 }
 
+void vswitch_lock_port(struct vswitch *sw, int port, const uint8_t mac[ETH_ALEN])
+{
+    if (!port_ok(sw, port))
+        return;
+    sw->port[port].locked = true;
+    memcpy(sw->port[port].mac, mac, ETH_ALEN);
+}
+
+void vswitch_on_lost(struct vswitch *sw, int port, void (*lost)(void *ctx))
+{
+    if (port_ok(sw, port))
+        sw->port[port].lost = lost;
+}
+
 void vswitch_set_hold(struct vswitch *sw, int port, bool hold)
 {
     if (port_ok(sw, port))
@@ -122,6 +136,8 @@ static void hold_frame(struct vswitch_port *p, const uint8_t *frame, size_t len)
 {
     if (!p->backlog || p->bl_len == VSWITCH_BACKLOG) {
         p->st.drop_backlog++;
+        if (p->lost)
+            p->lost(p->ctx);
         return;
     }
     struct vswitch_frame *f = &p->backlog[(p->bl_head + p->bl_len) % VSWITCH_BACKLOG];
@@ -153,9 +169,19 @@ void vswitch_input(struct vswitch *sw, int port, const uint8_t *frame, size_t le
         in->st.drop_size++;
         return;
     }
+    const uint8_t *dst = frame, *src = frame + ETH_ALEN;
+    if (in->locked && memcmp(src, in->mac, ETH_ALEN)) {
+        in->st.drop_spoof++;
+        return;
+    }
+    /* 802.1D 7.12.6: 01-80-C2-00-00-00 to -0F are link-local, never relayed. */
+    static const uint8_t reserved[5] = { 0x01, 0x80, 0xC2, 0x00, 0x00 };
+    if (!memcmp(dst, reserved, sizeof(reserved)) && dst[5] <= 0x0F) {
+        in->st.drop_reserved++;
+        return;
+    }
     in->st.in_frames++;
     in->st.in_bytes += len;
-    const uint8_t *dst = frame, *src = frame + ETH_ALEN;
     learn(sw, src, port, now_ns);
     int to = eth_is_multicast(dst) ? VSWITCH_NO_PORT : vswitch_lookup(sw, dst, now_ns);
     if (to == port)

@@ -3,7 +3,9 @@
  * A frame a port sends in is forwarded to the port its destination address was last seen
  * on, or flooded to every other port when the destination is broadcast, multicast or not
  * known yet. Entries age out after VSWITCH_AGEING_NS, and a station that moves is relearned
- * on its new port at once.
+ * on its new port at once. A port locked to its NIC's address (every VM port) sends only
+ * from that address. Frames to the reserved group addresses 01-80-C2-00-00-00..0F (pause,
+ * STP, LLDP, 802.1X) are never relayed (802.1D 7.12.6).
  *
  * Delivery is a call into the receiving port (its NIC model puts the frame in that guest's
  * ring and raises its interrupt), so a frame reaches the receiver inside the sender's exit.
@@ -35,15 +37,20 @@ struct vswitch_port_stats {
     uint64_t drop_backlog;                  /* backlog full */
     uint64_t drop_nic;                      /* the NIC lost it (a bad buffer, too long) */
     uint64_t drop_size;                     /* sent in shorter than a header or longer than a frame */
+    uint64_t drop_spoof;                    /* sent in with a source address not the port's own */
+    uint64_t drop_reserved;                 /* sent to an 802.1D reserved group address */
     uint64_t flooded;                       /* sent in and flooded (broadcast, multicast, unknown) */
 };
 
 struct vswitch_port {
     bool used;
     bool hold;                              /* polled: frames wait for vswitch_flush */
+    bool locked;                            /* only `mac` may be a source on this port */
+    uint8_t mac[ETH_ALEN];
     char name[VSWITCH_PORT_NAME];
     enum nic_rx_result (*deliver)(void *ctx, const uint8_t *frame, size_t len);
     void *ctx;
+    void (*lost)(void *ctx);                /* a frame for it fell off a full backlog; may be NULL */
     struct vswitch_frame *backlog;          /* VSWITCH_BACKLOG frames, the caller's memory */
     unsigned bl_head, bl_len;
     struct vswitch_port_stats st;
@@ -70,6 +77,12 @@ int vswitch_add_port(struct vswitch *sw, const char *name,
                      struct vswitch_frame *backlog);
 /* Frees the port: its held frames and the addresses learned on it are forgotten. */
 void vswitch_remove_port(struct vswitch *sw, int port);
+/* Port security: frames the port sends in with any other source address are dropped
+ * (counted), so a guest can neither take another station's address nor fill the table. */
+void vswitch_lock_port(struct vswitch *sw, int port, const uint8_t mac[ETH_ALEN]);
+/* lost(ctx) when a frame for the port is dropped for want of backlog room, so its NIC can
+ * report a missed packet as the hardware would. */
+void vswitch_on_lost(struct vswitch *sw, int port, void (*lost)(void *ctx));
 /* Polled (hold) or event-driven delivery to the port. Turning hold off does not flush. */
 void vswitch_set_hold(struct vswitch *sw, int port, bool hold);
 /* A frame (no FCS) the port's NIC sent, at time now_ns: learned, forwarded or flooded. */

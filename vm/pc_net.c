@@ -9,7 +9,6 @@
 #include "arch/x86/tsc.h"
 
 static const uint8_t nic_slot[PC_NICS] = PC_NIC_SLOTS;
-static const uint8_t pirq_irq[PIIX3_PIRQS] = PC_PIRQ_IRQS;
 
 static struct pc_nic *nic_of(struct pci_function *f) { return f->dev; }
 
@@ -185,13 +184,25 @@ bool pc_nics_attach(struct pc_platform *p, const struct pc_nic_config nics[PC_NI
             ksnprintf(err, errlen, "PCI slot %u is taken", nic_slot[i]);
             return false;
         }
-        /* Frames arrive whenever another VM sends: a halted vCPU waits for them. The line is
-         * the I/O APIC pin of its PIRQ and the ISA IRQ the firmware routes that PIRQ to. */
-        unsigned gsi = fw_pci_intx_gsi(nic_slot[i], f->config[PCI_INTERRUPT_PIN] - 1u);
-        pc_line_fed_from_outside(p, gsi);
-        pc_line_fed_from_outside(p, pirq_irq[gsi - FW_PIRQ_GSI_BASE]);
     }
     return true;
+}
+
+/* Frames arrive whenever another VM sends, so a halted vCPU waits for them while a NIC's line
+ * can reach it: its PIRQ's I/O APIC pin, or the ISA IRQ the PIRQ is routed to now (the guest
+ * may have rerouted it since the firmware did). */
+bool pc_nics_may_interrupt(const struct pc_platform *p)
+{
+    for (unsigned i = 0; i < PC_NICS; i++) {
+        const struct pc_nic *n = &p->nic[i];
+        if (n->model == PC_NIC_NONE)
+            continue;
+        unsigned gsi = fw_pci_intx_gsi(nic_slot[i], n->fn.config[PCI_INTERRUPT_PIN] - 1u);
+        int isa = pci_pirq_route(&p->pci, gsi - FW_PIRQ_GSI_BASE);
+        if (irq_line_enabled(&p->irq, gsi) || (isa >= 0 && irq_line_enabled(&p->irq, (unsigned)isa)))
+            return true;
+    }
+    return false;
 }
 
 unsigned pc_nic_tx_process(struct pc_platform *p, unsigned i, unsigned budget)
@@ -201,6 +212,13 @@ unsigned pc_nic_tx_process(struct pc_platform *p, unsigned i, unsigned budget)
         return 0;
     return n->model == PC_NIC_E1000 ? e1000_tx_process(&n->u.e1000, budget)
                                     : virtio_net_tx_process(&n->u.vnet, budget);
+}
+
+void pc_nic_missed(struct pc_platform *p, unsigned i)
+{
+    /* virtio-net has no such counter: the frame is simply not there (5.1.6.3). */
+    if (i < PC_NICS && p->nic[i].model == PC_NIC_E1000)
+        e1000_rx_missed(&p->nic[i].u.e1000);
 }
 
 bool pc_nic_tx_pending(struct pc_platform *p, unsigned i)

@@ -142,7 +142,7 @@ void pc_line_fed_from_outside(struct pc_platform *p, unsigned line)
 
 bool pc_may_wake(const struct pc_platform *p)
 {
-    if (p->timers.deadline != UINT64_MAX || p->io_busy)
+    if (p->timers.deadline != UINT64_MAX || p->io_busy || pc_nics_may_interrupt(p))
         return true;
     for (uint32_t lines = p->fed_lines; lines; lines &= lines - 1)
         if (irq_line_enabled(&p->irq, (unsigned)__builtin_ctz(lines)))

@@ -160,6 +160,10 @@ bool pc_pci_firmware_setup(struct pc_platform *p, char *err, size_t errlen);
 unsigned pc_nic_tx_process(struct pc_platform *p, unsigned n, unsigned budget);
 bool pc_nic_tx_pending(struct pc_platform *p, unsigned n);
 enum nic_rx_result pc_nic_receive(struct pc_platform *p, unsigned n, const uint8_t *frame, size_t len);
+/* A frame for NIC n was lost before it (no room while it had no buffer): MPC and RXO. */
+void pc_nic_missed(struct pc_platform *p, unsigned n);
+/* A NIC (frames arrive whenever another VM sends) could interrupt a halted vCPU. */
+bool pc_nics_may_interrupt(const struct pc_platform *p);
 /* The next disk request a device has ready, false if none; pc_disk_do serves it (moves its
  * data, completes it, raises the interrupt). What a device does not have ready any more by
  * then (the guest stopped it) is skipped. */

@@ -267,6 +267,7 @@ void vm_start(struct vm *vm)
         return;
     }
     if (!vm_prepare(vm, err, sizeof(err))) {
+        vm_net_detach(vm);              /* the NICs may be on the switch already */
         vm->state = VM_FAILED;
         ksnprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", err);
         kprintf("monovisor: vm %s: cannot start: %s\n", vm->cfg.name, err);

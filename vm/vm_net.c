@@ -82,6 +82,14 @@ static enum nic_rx_result deliver(void *ctx, const uint8_t *frame, size_t len)
     return pc_nic_receive(&n->vm->plat, n->index, frame, len);
 }
 
+/* A frame for the NIC fell off its full port backlog: the NIC counts a missed packet. */
+static void lost(void *ctx)
+{
+    struct vm_nic *n = ctx;
+    if (n->vm->state == VM_RUNNING)
+        pc_nic_missed(&n->vm->plat, n->index);
+}
+
 static void wake_net_thread(void);
 
 static void set_mode(struct vm_nic *n, uint16_t poll_ms)
@@ -122,6 +130,8 @@ bool vm_net_attach(struct vm *vm, char *err, size_t errlen)
             vm_net_detach(vm);
             return false;
         }
+        vswitch_lock_port(sw(), n->port, n->mac);
+        vswitch_on_lost(sw(), n->port, lost);
         n->more_tx = false;
         set_mode(n, n->poll_ms);
     }
@@ -326,12 +336,16 @@ static int cmd_net(int argc, char **argv)
                     pb, (unsigned long long)st->in_frames, (unsigned long long)st->in_bytes,
                     (unsigned long long)st->out_frames, (unsigned long long)st->out_bytes,
                     (unsigned long long)st->filtered, (unsigned long long)st->held,
-                    (unsigned long long)(st->drop_backlog + st->drop_nic + st->drop_size),
+                    (unsigned long long)(st->drop_backlog + st->drop_nic + st->drop_size + st->drop_spoof +
+                                         st->drop_reserved),
                     on ? vswitch_backlog(sw(), n->port) : 0);
-            if (st->drop_backlog + st->drop_nic + st->drop_size)
-                kprintf("    drops: backlog full %llu, NIC lost %llu, bad size %llu\n",
+            uint64_t refused = st->drop_size + st->drop_spoof + st->drop_reserved;
+            if (st->drop_backlog + st->drop_nic + refused)
+                kprintf("    drops: backlog full %llu, NIC lost %llu; refused from it: bad size %llu, "
+                        "not its address %llu, reserved group %llu\n",
                         (unsigned long long)st->drop_backlog, (unsigned long long)st->drop_nic,
-                        (unsigned long long)st->drop_size);
+                        (unsigned long long)st->drop_size, (unsigned long long)st->drop_spoof,
+                        (unsigned long long)st->drop_reserved);
             kprintf("    kicks %llu, polls %llu, flooded %llu\n", (unsigned long long)n->tx_kicks,
                     (unsigned long long)n->polls, (unsigned long long)st->flooded);
             print_nic_counters(vm, i);

@@ -1701,3 +1701,30 @@ TEST(e1000_garbage)
     e1000_tx_process(&e, 8);
     CHECK_EQ(f.frames, before + 1);
 }
+
+/* The budget bounds frames as well as descriptors: one TSO descriptor can become thousands of
+ * frames (3.5.9), each a switch delivery, so no further descriptor is fetched once `budget`
+ * frames have left; the rest waits for the next call (TDH says how far it got). */
+TEST(e1000_tx_budget_counts_frames)
+{
+    setup();
+    tx_setup(16);
+    uint8_t *p = ram + TX_DATA;
+    const size_t pay = 4000, mss = 100;
+    make_tcp4_header(p, 1, 1, 0x18, true, 0);
+    memset(p + 54, 0x5A, pay);
+    txd_context(0, 14, 24, 33, 34, 50, 0,
+                E1000_TXD_CMD_TSE | E1000_TXD_CMD_TCP | E1000_TXD_CMD_IP, (uint32_t)pay, 54, (uint16_t)mss);
+    for (unsigned i = 1; i <= 4; i++)       /* four whole TSO packets of 40 frames each */
+        txd_data(i, TX_DATA, 54 + pay, E1000_TXD_CMD_TSE | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_EOP |
+                 E1000_TXD_CMD_RS, E1000_TXD_POPTS_IXSM | E1000_TXD_POPTS_TXSM);
+    wr(E1000_TDT, 5);
+    CHECK_EQ(e1000_tx_process(&e, 50), 3);  /* context, 40 frames, 80 frames: stop */
+    CHECK_EQ(f.frames, 80);
+    CHECK_EQ(rd(E1000_TDH), 3);
+    CHECK(e1000_tx_pending(&e));
+    CHECK_EQ(e1000_tx_process(&e, 50), 2);
+    CHECK_EQ(f.frames, 160);
+    CHECK(!e1000_tx_pending(&e));
+    CHECK_EQ(e.tso_packets, 4);
+}

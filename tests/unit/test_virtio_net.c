@@ -1051,3 +1051,24 @@ TEST(vnet_notify_hooks)
     wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 1);
     CHECK_EQ(f.tx_kicks + f.rx_kicks, 0);
 }
+
+/* 2.1 / 3.1.1: buffers a driver posts before DRIVER_OK are not used until it is set (the
+ * device's receive waits for it); setting DRIVER_OK then kicks the receive side once, so
+ * frames held meanwhile are delivered even if the driver never notifies again. */
+TEST(vnet_driver_ok_kicks_receive)
+{
+    uint8_t fr[80];
+    setup();
+    probe(false);
+    rx_one(RX_BUF, 2048);
+    wr(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
+    unsigned kicks = f.rx_kicks;
+    make_frame(fr, sizeof(fr), 3);
+    CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_NO_BUFFER);
+    wr(VIRTIO_PCI_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+    CHECK_EQ(f.rx_kicks, kicks + 1);
+    CHECK_EQ(virtio_net_receive(&n, fr, sizeof(fr)), NIC_RX_OK);
+    /* Writing the same status again is no new DRIVER_OK. */
+    wr(VIRTIO_PCI_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+    CHECK_EQ(f.rx_kicks, kicks + 1);
+}

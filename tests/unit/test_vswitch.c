@@ -978,3 +978,70 @@ TEST(vsw_randomized_vs_model)
            (unsigned long long)out, (unsigned long long)dropped_backlog, (unsigned long long)m_aged,
            (unsigned long long)m_moved);
 }
+
+/* ============================ port security, reserved groups, lost frames ============================ */
+
+/* A port locked to its NIC's address: frames from any other source are dropped and counted,
+ * so a guest can neither steal a station (a move) nor fill the table with made-up ones. */
+TEST(vsw_locked_port_refuses_other_sources)
+{
+    setup();
+    vswitch_lock_port(&sw, 2, MC);
+    send(1, BCAST, MB, 60, 1, 0);               /* MB learned on port 1 */
+    send(2, MB, MB, 60, 2, 0);                  /* port 2 claims MB: refused */
+    CHECK_EQ(st(2)->drop_spoof, 1);
+    CHECK_EQ(st(2)->in_frames, 0);
+    CHECK_EQ(vswitch_lookup(&sw, MB, 0), 1);    /* not moved */
+    CHECK_EQ(sw.moved, 0);
+    CHECK_EQ(nics[1].calls, 0);
+    uint64_t learned = sw.learned;
+    for (unsigned i = 0; i < VSWITCH_FDB_SIZE + 8; i++) {
+        uint8_t fake[ETH_ALEN] = { 0x02, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+        send(2, BCAST, fake, 60, 10 + i, 0);
+    }
+    CHECK_EQ(sw.learned, learned);              /* nothing learned, nothing evicted */
+    CHECK_EQ(sw.evicted, 0);
+    CHECK_EQ(st(2)->drop_spoof, 1 + VSWITCH_FDB_SIZE + 8);
+    send(2, MB, MC, 60, 3, 0);                  /* its own address: forwarded */
+    CHECK_EQ(st(2)->in_frames, 1);
+    CHECK(got(1, 0, MB, MC, 60, 3));
+    CHECK_EQ(vswitch_lookup(&sw, MC, 0), 2);
+}
+
+/* 802.1D 7.12.6: frames to 01-80-C2-00-00-00..0F (pause, STP, LLDP, 802.1X) are not relayed;
+ * 01-80-C2-00-00-10 is an ordinary group address. */
+TEST(vsw_reserved_groups_not_relayed)
+{
+    setup();
+    static const uint8_t PAUSE[ETH_ALEN] = { 0x01, 0x80, 0xC2, 0x00, 0x00, 0x01 };
+    static const uint8_t LLDP[ETH_ALEN] = { 0x01, 0x80, 0xC2, 0x00, 0x00, 0x0E };
+    static const uint8_t BRIDGES[ETH_ALEN] = { 0x01, 0x80, 0xC2, 0x00, 0x00, 0x10 };
+    send(0, PAUSE, MA, 60, 1, 0);
+    send(0, LLDP, MA, 60, 2, 0);
+    CHECK_EQ(st(0)->drop_reserved, 2);
+    for (int p = 1; p < NPORTS; p++)
+        CHECK_EQ(nics[p].calls, 0);
+    send(0, BRIDGES, MA, 60, 3, 0);
+    for (int p = 1; p < NPORTS; p++)
+        CHECK(got(p, 0, BRIDGES, MA, 60, 3));
+    CHECK_EQ(st(0)->drop_reserved, 2);
+}
+
+static unsigned lost_calls[NPORTS];
+static void on_lost(void *ctx) { lost_calls[((struct nic *)ctx)->id]++; }
+
+/* A frame that finds the backlog full is reported to the port's NIC (the e1000 counts MPC). */
+TEST(vsw_lost_frames_reported)
+{
+    setup();
+    memset(lost_calls, 0, sizeof(lost_calls));
+    vswitch_on_lost(&sw, 3, on_lost);
+    vswitch_set_hold(&sw, 3, true);
+    for (unsigned i = 0; i < VSWITCH_BACKLOG + 5; i++)
+        send(0, BCAST, MA, 60, i, 0);
+    CHECK_EQ(vswitch_backlog(&sw, 3), VSWITCH_BACKLOG);
+    CHECK_EQ(st(3)->drop_backlog, 5);
+    CHECK_EQ(lost_calls[3], 5);
+    CHECK_EQ(lost_calls[1], 0);                 /* no callback set there */
+    CHECK_EQ(vswitch_flush(&sw, 3), VSWITCH_BACKLOG);
+}
