@@ -77,7 +77,7 @@ GUEST_VM_OPTS_irq_devices := autostart=no
 GUEST_VM_OPTS_apic := autostart=no
 # The hostile guests, their canary and the bare-Bochs runner check get ISOs of their own
 # (tests/integration/test_hostile.py): their verdicts need a CPU shared with one VM, not twenty.
-GUESTS_OWN_ISO := tsc_jump canary port_storm dev_fuzz vga_scribble apic_bench ide
+GUESTS_OWN_ISO := tsc_jump canary port_storm dev_fuzz vga_scribble apic_bench ide nic
 $(B)/guests.iso: $(B)/monovisor.elf $(GUEST_ELFS) scripts/mkiso
 	$(PYTHON) scripts/mkiso -o $@ $(foreach g,$(filter-out $(GUESTS_OWN_ISO),$(GUESTS)),--module "$(B)/guests/$(g).elf vm=$(g) mem=$(GUEST_VM_MEM) $(GUEST_VM_OPTS_$(g))")
 guests-iso: $(B)/guests.iso

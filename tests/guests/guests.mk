@@ -6,7 +6,7 @@
 # with a 64-bit part (longmode) also has <name>64.c, compiled with -m64 together with the
 # mode-neutral parts of the runtime into a flat blob at 0x200000 that the ELF32 carries.
 
-GUESTS := cpuid portio paging longmode exceptions msr_tsc hlt_noirq triple_fault outside_memory trace_mix pit_tick cpu_share irq_devices tsc_jump canary port_storm dev_fuzz vga_scribble apic apic_bench ide
+GUESTS := cpuid portio paging longmode exceptions msr_tsc hlt_noirq triple_fault outside_memory trace_mix pit_tick cpu_share irq_devices tsc_jump canary port_storm dev_fuzz vga_scribble apic apic_bench ide nic
 GUEST_SRC := tests/guests
 GUEST_OUT := $(B)/guests
 GUEST_ELFS := $(GUESTS:%=$(GUEST_OUT)/%.elf)

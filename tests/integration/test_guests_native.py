@@ -196,6 +196,19 @@ def guest_ide():
     check(open(img, "rb").read() == before, "the ide guest left the disk changed")
 
 
+NIC = ["nic_pci_functions", "e1000_eeprom", "e1000_phy", "e1000_to_virtio", "virtio_to_e1000", "e1000_irq",
+       "e1000_bad_descriptors", "e1000_bad_rings", "virtio_bad_rings", "nic_register_storm"]
+
+
+@test("qemu")
+def guest_nic():
+    """Two NICs on one QEMU hub (run-qemu --nic-hub: an 82540EM at 00:03.0, a legacy virtio-net
+    at 00:08.0, the MACs monovisor gives VM 0's NICs): PCI functions, EEPROM, PHY, a frame each
+    way, the e1000's interrupt, then descriptors, rings and a register storm aimed outside RAM,
+    after which a reset and reprogramming must make both work again. No TCG gaps."""
+    run_guest("nic", NIC, extra=["--nic-hub"])
+
+
 @test("qemu")
 def guest_tsc_jump():
     """Device time does not follow a TSC the guest moves (issue 18). TCG ignores the WRMSR,

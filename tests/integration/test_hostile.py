@@ -194,3 +194,40 @@ def ide_guest_dma_beside_canary():
         check(m and int(m.group(1)) >= 6 and int(m.group(2)) == 1, f"drives:\n{drives}", g)
         print("  " + "\n  ".join(drives.strip().splitlines()), flush=True)
         halt(g)
+
+
+@test("bochs")
+def nic_guest_beside_canary():
+    """The nic guest (tests/guests/nic.c, also run natively on one QEMU hub) nested with
+    nic=e1000,virtio, beside the canary: both NICs on the VMM's switch, a frame each way, the
+    e1000's interrupt, then transmit descriptors and rings outside its RAM, a virtqueue past the
+    end of RAM, an available index 1000 ahead, a looping chain, a receive buffer outside RAM and
+    a register storm; every sub-test must pass (the devices work again after a reset), the VMM
+    must have counted the bad DMA rather than done it, and the canary finishes."""
+    import test_guests_native
+    iso = make_iso("hostile-nic", f"{elf('canary')} vm=canary mem=16M -- seconds=8",
+                   f"{elf('nic')} vm=nic mem=16M nic=e1000,virtio")
+    with Guest("run-bochs", "--iso", iso, timeout=600, log=log_path("hostile-nic")) as g:
+        g.expect(r"monovisor: all autostart VMs have run", 540)
+        out = g.buf
+        check("PANIC" not in out and "FATAL" not in out, "the VMM stopped", g)
+        lines = guest_verdicts(out, "nic", "nic")
+        check([l.split()[1] for l in lines if l.startswith("TEST ")] == test_guests_native.NIC,
+              f"nic: sub-tests {lines}", g)
+        print("  " + canary_ok(out), flush=True)
+        net = g.command("net nic")
+        e = re.search(r"^\s+e1000: tx (\d+) frames \d+ bytes, rx (\d+) frames \d+ bytes, tx dma errors (\d+), "
+                      r"bad descriptors (\d+), oversize \d+, rx dma errors (\d+), rx too long \d+, "
+                      r"interrupts (\d+), bad accesses (\d+)$", net, re.M)
+        v = re.search(r"^\s+virtio-net: tx (\d+) frames \d+ bytes, rx (\d+) frames \d+ bytes, tx bad (\d+), "
+                      r"tx dma errors (\d+), rx buffer too small \d+, rx bad (\d+), interrupts \d+, "
+                      r"ring errors (\d+)/(\d+)$", net, re.M)
+        check(e and v, f"no e1000 or virtio-net counters in `net nic`:\n{net}", g)
+        check(int(e.group(1)) > 0 and int(e.group(2)) > 0 and int(v.group(1)) > 0 and int(v.group(2)) > 0,
+              f"a NIC moved no frames:\n{net}", g)
+        check(int(e.group(3)) > 0, f"the e1000's DMA outside RAM was not counted (tx dma errors 0):\n{net}", g)
+        check(int(e.group(6)) > 0, f"the e1000 counted no interrupt:\n{net}", g)
+        check(int(v.group(3)) + int(v.group(6)) + int(v.group(7)) > 0,
+              f"virtio-net counted no bad chain and no ring error:\n{net}", g)
+        print("  " + "\n  ".join(net.strip().splitlines()), flush=True)
+        halt(g)
