@@ -211,33 +211,56 @@ static void t_rtc_periodic(void)
 	test_pass();
 }
 
-/* The update cycle: UIP rises and falls once a second, and the seconds register steps, with the
- * TSC moved back before every poll. Two updates must come 1 s of PM time apart. */
-static u32 wait_update_end(void)
+/* The update cycle (MC146818A datasheet, "Update Cycle"): UIP rises 244 us before the time
+ * registers step, once a second, and falls when they have. A guest sharing the CPU can be off
+ * it for the whole window (the canary beside it takes 5 ms slices, and the phase repeats every
+ * second), so an update is found by the seconds register stepping. UIP must have been seen
+ * unless the guest was off the CPU across the step: polls on either side of it more than 1 ms
+ * apart. Polled densely they are ~0.3 ms apart, the update's own exit included, so a VMM that
+ * never raised UIP fails. The TSC is moved back before every poll. */
+#define OFF_CPU_PM      PM_TMR_PER_MS
+
+struct update { u32 at; u32 span; u8 sec; bool uip; };
+
+static bool wait_update(struct update *u)
 {
-	u32 p0 = pm_read();
-	while (!(rtc_read(RTC_REG_A) & REGA_UIP)) {
-		set_tsc(TSC_SMALL);
+	u32 p0 = pm_read(), before = p0;
+	u8 s0 = rtc_read(0);
+	u->uip = false;
+	for (unsigned i = 0;; i++) {
+		set_tsc(i & 1 ? 0 : TSC_SMALL);
+		if (rtc_read(RTC_REG_A) & REGA_UIP) {
+			u->uip = true;
+			before = pm_read();
+			continue;
+		}
+		u8 s = rtc_read(0);
+		u32 after = pm_read();
+		if (s != s0) {
+			u->at = after;
+			u->span = (after - before) & PM_TMR_MASK;
+			u->sec = s;
+			return true;
+		}
 		if (pm_since(p0) > 1200 * PM_TMR_PER_MS)
-			return 0;
+			return false;
+		before = after;
 	}
-	while (rtc_read(RTC_REG_A) & REGA_UIP)
-		set_tsc(0);
-	return pm_read() | 0x1000000u;          /* nonzero even when the timer reads 0 */
 }
 
 static void t_rtc_update_cycle(void)
 {
-	u32 a = wait_update_end();
-	CHECK(a, "no update cycle in 1.2 s");
-	u8 s1 = rtc_read(0);
-	u32 b = wait_update_end();
-	CHECK(b, "no second update cycle in 1.2 s");
-	u8 s2 = rtc_read(0);
-	u32 gap = (b - a) & PM_TMR_MASK;
-	printf("TSC_JUMP rtc update: seconds %02x -> %02x, %u PM ticks apart\n", s1, s2, gap);
+	struct update a, b;
+	CHECK(wait_update(&a), "the seconds register did not step in 1.2 s");
+	CHECK(wait_update(&b), "the seconds register did not step again in 1.2 s");
+	u32 gap = (b.at - a.at) & PM_TMR_MASK;
+	printf("TSC_JUMP rtc update: seconds %02x -> %02x, %u PM ticks apart, UIP seen %u/2, "
+	       "polls %u and %u PM ticks apart at the steps\n", a.sec, b.sec, gap, a.uip + b.uip,
+	       a.span, b.span);
 	CHECK(within(gap, PM_TMR_HZ, 2), "updates %u PM ticks apart, expected ~%u", gap, PM_TMR_HZ);
-	CHECK(s2 != s1, "the seconds register did not step");
+	CHECK(b.sec != a.sec, "the seconds register did not step");
+	CHECK(a.uip || a.span > OFF_CPU_PM, "no UIP before a step polled %u PM ticks apart", a.span);
+	CHECK(b.uip || b.span > OFF_CPU_PM, "no UIP before a step polled %u PM ticks apart", b.span);
 	test_pass();
 }
 
