@@ -1,19 +1,39 @@
 /* The mem and str primitives the compiler may call in a freestanding image. */
 #include "lib.h"
 
-/* REP STOSB/MOVSB: with fast-strings (every CPU VT-x runs on) they move whole cache lines, and
- * in an emulator they are one instruction instead of a loop: zeroing guest RAM depends on it. */
+/* REP STOS/MOVS a word at a time, then the odd bytes. On hardware with fast strings REP STOSB
+ * would do as well, but an emulator without repeat speed-ups (Debian's Bochs) runs one
+ * iteration per instruction: zeroing 4 KiB took 4107 cycles byte-wise there, 516 word-wise,
+ * and a shadow page table is zeroed on every fill after a flush, guest RAM when a VM starts. */
+#ifdef __x86_64__
+#define STOS_W "rep stosq"
+#define MOVS_W "rep movsq"
+#else
+#define STOS_W "rep stosl"
+#define MOVS_W "rep movsl"
+#endif
+#define WORD_BYTES sizeof(unsigned long)
+
 void *memset(void *d, int c, size_t n)
 {
     void *p = d;
-    __asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+    size_t words = n / WORD_BYTES, bytes = n % WORD_BYTES;
+    unsigned long v = (unsigned long)(uint8_t)c * (~0ul / 0xFF);       /* c in every byte */
+    __asm__ volatile(STOS_W "\n\t"
+                     "mov %3, %1\n\t"
+                     "rep stosb"
+                     : "+D"(p), "+c"(words) : "a"(v), "r"(bytes) : "memory");
     return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
     void *dp = d;
-    __asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
+    size_t words = n / WORD_BYTES, bytes = n % WORD_BYTES;
+    __asm__ volatile(MOVS_W "\n\t"
+                     "mov %3, %1\n\t"
+                     "rep movsb"
+                     : "+D"(dp), "+c"(words), "+S"(s) : "r"(bytes) : "memory");
     return d;
 }
 

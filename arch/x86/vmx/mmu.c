@@ -22,13 +22,8 @@
 static unsigned maxphyaddr;
 static void walk_ctx(struct vcpu *v, struct gpt_ctx *c);
 
-static uint64_t shadow_alloc(void *ctx)
-{
-    uint64_t pa = pmm_alloc(&host_pmm);
-    if (pa)
-        memset(phys_to_virt(pa), 0, PAGE_SIZE);
-    return pa;
-}
+/* shadow.c zeroes every table page it takes, so the page is not zeroed here as well. */
+static uint64_t shadow_alloc(void *ctx) { return pmm_alloc(&host_pmm); }
 static void shadow_free(void *ctx, uint64_t hpa) { pmm_free(&host_pmm, hpa); }
 static void *shadow_ptr(void *ctx, uint64_t hpa) { return phys_to_virt(hpa); }
 static const struct shadow_ops shadow_host_ops = { shadow_alloc, shadow_free, shadow_ptr, NULL };
