@@ -215,8 +215,8 @@ static void t_rtc_periodic(void)
  * registers step, once a second, and falls when they have. A guest sharing the CPU can be off
  * it for the whole window (the canary beside it takes 5 ms slices, and the phase repeats every
  * second), so an update is found by the seconds register stepping. UIP must have been seen
- * unless the guest was off the CPU across the step: polls on either side of it more than 1 ms
- * apart. Polled densely they are ~0.3 ms apart, the update's own exit included, so a VMM that
+ * before a step unless the guest was off the CPU across it (polls on either side more than 1 ms
+ * apart). Polled densely they are ~0.3 ms apart, the update's own exit included, so a VMM that
  * never raised UIP fails. The TSC is moved back before every poll. */
 #define OFF_CPU_PM      PM_TMR_PER_MS
 
@@ -259,8 +259,11 @@ static void t_rtc_update_cycle(void)
 	       a.span, b.span);
 	CHECK(within(gap, PM_TMR_HZ, 2), "updates %u PM ticks apart, expected ~%u", gap, PM_TMR_HZ);
 	CHECK(b.sec != a.sec, "the seconds register did not step");
-	CHECK(a.uip || a.span > OFF_CPU_PM, "no UIP before a step polled %u PM ticks apart", a.span);
-	CHECK(b.uip || b.span > OFF_CPU_PM, "no UIP before a step polled %u PM ticks apart", b.span);
+	/* One of the two is enough: QEMU's RTC (7.2, natively) once let a step through without
+	 * UIP to polls 177 PM ticks apart. */
+	bool dense_a = a.span <= OFF_CPU_PM, dense_b = b.span <= OFF_CPU_PM;
+	CHECK(!(dense_a || dense_b) || (dense_a && a.uip) || (dense_b && b.uip),
+	      "no UIP before either step, polled %u and %u PM ticks apart", a.span, b.span);
 	test_pass();
 }
 
