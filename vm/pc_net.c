@@ -39,24 +39,35 @@ static void tx_frame(void *ctx, const uint8_t *frame, size_t len)
         n->plat->hooks->nic_tx_frame(n->plat->ctx, n->index, frame, len);
 }
 
-/* ---- register access ---- */
+/* ---- the two models, behind one table so the platform code below names neither ---- */
+
+struct nic_model {
+    const struct ioport_ops *io;        /* the I/O BAR */
+    unsigned io_bar;
+    uint16_t io_len;
+    const struct mmio_ops *mmio;        /* BAR0 as memory, NULL: none */
+    uint64_t mmio_len;
+    bool (*init)(struct pc_platform *p, struct pc_nic *n, const uint8_t mac[ETH_ALEN], char *err, size_t errlen);
+    uint32_t (*io_read)(struct pc_nic *n, unsigned off, unsigned size);
+    void (*io_write)(struct pc_nic *n, unsigned off, unsigned size, uint32_t val);
+    unsigned (*tx_process)(struct pc_nic *n, unsigned budget);
+    bool (*tx_pending)(struct pc_nic *n);
+    enum nic_rx_result (*receive)(struct pc_nic *n, const uint8_t *frame, size_t len);
+    void (*missed)(struct pc_nic *n);   /* a frame found no buffer; NULL: nothing counts it */
+};
+
+static const struct nic_model *model_of(const struct pc_nic *n);
 
 static uint32_t nic_io_in(void *dev, uint16_t port, unsigned size)
 {
     struct pc_nic *n = dev;
-    unsigned off = (unsigned)(port - n->io_base);
-    return n->model == PC_NIC_E1000 ? e1000_io_read(&n->u.e1000, off, size)
-                                    : virtio_net_read(&n->u.vnet, off, size);
+    return model_of(n)->io_read(n, (unsigned)(port - n->io_base), size);
 }
 
 static void nic_io_out(void *dev, uint16_t port, unsigned size, uint32_t val)
 {
     struct pc_nic *n = dev;
-    unsigned off = (unsigned)(port - n->io_base);
-    if (n->model == PC_NIC_E1000)
-        e1000_io_write(&n->u.e1000, off, size, val);
-    else
-        virtio_net_write(&n->u.vnet, off, size, val);
+    model_of(n)->io_write(n, (unsigned)(port - n->io_base), size, val);
 }
 
 static const struct ioport_ops e1000_io_ops = { "e1000", nic_io_in, nic_io_out, false };
@@ -90,27 +101,25 @@ static void decode_update(struct pci_function *f)
 {
     struct pc_nic *n = nic_of(f);
     struct pc_platform *p = n->plat;
-    unsigned io_bar = n->model == PC_NIC_E1000 ? 1 : 0;
-    uint16_t io = pci_bar_enabled(f, io_bar) ? (uint16_t)pci_bar_address(f, io_bar) : 0;
+    const struct nic_model *m = model_of(n);
+    uint16_t io = pci_bar_enabled(f, m->io_bar) ? (uint16_t)pci_bar_address(f, m->io_bar) : 0;
     if (io != n->io_base) {
         if (n->io_base)
             ioport_unregister(&p->io, n->io_base, n);
         n->io_base = 0;
-        const struct ioport_ops *ops = n->model == PC_NIC_E1000 ? &e1000_io_ops : &vnet_io_ops;
-        uint16_t len = n->model == PC_NIC_E1000 ? E1000_IO_SIZE : VIRTIO_NET_IO_BAR_SIZE;
-        if (io && ioport_register(&p->io, io, len, ops, n))
+        if (io && ioport_register(&p->io, io, m->io_len, m->io, n))
             n->io_base = io;
         else if (io)
             n->bar_conflicts++;
     }
-    if (n->model != PC_NIC_E1000)
+    if (!m->mmio)
         return;
     uint64_t mem = pci_bar_enabled(f, 0) ? pci_bar_address(f, 0) : 0;
     if (mem != n->mmio_base) {
         if (n->mmio_base)
             mmio_unregister(&p->mmio, n->mmio_base, n);
         n->mmio_base = 0;
-        if (mem && mmio_register(&p->mmio, mem, E1000_MMIO_SIZE, &e1000_mmio_ops, n))
+        if (mem && mmio_register(&p->mmio, mem, m->mmio_len, m->mmio, n))
             n->mmio_base = mem;
         else if (mem)
             n->bar_conflicts++;
@@ -147,6 +156,79 @@ static void set_pci_ids(struct pci_function *f, uint16_t subsys_vendor, uint16_t
 static const struct e1000_hooks e1000_hooks = { nic_irq, tx_kick, rx_kick, tx_frame };
 static const struct virtio_net_hooks vnet_hooks = { tx_kick, rx_kick, tx_frame };
 
+static bool e1000_attach(struct pc_platform *p, struct pc_nic *n, const uint8_t mac[ETH_ALEN], char *err,
+                         size_t errlen)
+{
+    struct pci_function *f = &n->fn;
+    e1000_init(&n->u.e1000, mac, &p->dma, &e1000_hooks, n, nic_ns_clock, n);
+    pci_function_init(f, PCI_DEVFN(nic_slot[n->index], 0), E1000_PCI_VENDOR, E1000_PCI_DEVICE_82540EM,
+                      E1000_PCI_CLASS << 8 | E1000_PCI_REVISION, E1000_PCI_INT_PIN, &nic_fn_ops, n);
+    set_pci_ids(f, E1000_PCI_SUBSYS_VENDOR, E1000_PCI_SUBSYS_ID);
+    pci_function_set_bar(f, 0, E1000_MMIO_SIZE, false);
+    pci_function_set_bar(f, 1, E1000_IO_SIZE, true);
+    dev_clock_on_move(&n->u.e1000.clock, timer_moved, &p->timers);
+    n->timer = (struct dev_timer){ "e1000", E1000_CLOCK_HZ, 0, e1000_timer_next, e1000_timer_catch_up,
+                                   &n->u.e1000, timer_enabled };
+    if (!timer_register(&p->timers, &n->timer)) {
+        ksnprintf(err, errlen, "NIC %u: the timer registry is full", n->index);
+        return false;
+    }
+    return true;
+}
+
+static bool vnet_attach(struct pc_platform *p, struct pc_nic *n, const uint8_t mac[ETH_ALEN], char *err,
+                        size_t errlen)
+{
+    struct pci_function *f = &n->fn;
+    virtio_net_init(&n->u.vnet, mac, &p->dma, nic_irq, n, &vnet_hooks, n);
+    pci_function_init(f, PCI_DEVFN(nic_slot[n->index], 0), VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_DEVICE,
+                      VIRTIO_NET_PCI_CLASS_REV, VIRTIO_PCI_INT_PIN, &nic_fn_ops, n);
+    set_pci_ids(f, VIRTIO_PCI_SUBSYS_VENDOR, VIRTIO_ID_NET);
+    pci_function_set_bar(f, 0, VIRTIO_NET_IO_BAR_SIZE, true);
+    return true;
+}
+
+static uint32_t e1000_io_rd(struct pc_nic *n, unsigned off, unsigned size) { return e1000_io_read(&n->u.e1000, off, size); }
+static void e1000_io_wr(struct pc_nic *n, unsigned off, unsigned size, uint32_t v) { e1000_io_write(&n->u.e1000, off, size, v); }
+static unsigned e1000_tx(struct pc_nic *n, unsigned budget) { return e1000_tx_process(&n->u.e1000, budget); }
+static bool e1000_pending(struct pc_nic *n) { return e1000_tx_pending(&n->u.e1000); }
+static void e1000_missed(struct pc_nic *n) { e1000_rx_missed(&n->u.e1000); }
+static enum nic_rx_result e1000_rx(struct pc_nic *n, const uint8_t *frame, size_t len)
+{
+    STATIC_ASSERT((int)E1000_RX_OK == (int)NIC_RX_OK && (int)E1000_RX_FILTERED == (int)NIC_RX_FILTERED &&
+                  (int)E1000_RX_NO_BUFFER == (int)NIC_RX_NO_BUFFER && (int)E1000_RX_DROPPED == (int)NIC_RX_DROPPED,
+                  "the e1000's results are the NIC results");
+    return (enum nic_rx_result)e1000_receive(&n->u.e1000, frame, len);
+}
+
+static uint32_t vnet_io_rd(struct pc_nic *n, unsigned off, unsigned size) { return virtio_net_read(&n->u.vnet, off, size); }
+static void vnet_io_wr(struct pc_nic *n, unsigned off, unsigned size, uint32_t v) { virtio_net_write(&n->u.vnet, off, size, v); }
+static unsigned vnet_tx(struct pc_nic *n, unsigned budget) { return virtio_net_tx_process(&n->u.vnet, budget); }
+static bool vnet_pending(struct pc_nic *n) { return virtio_net_tx_pending(&n->u.vnet); }
+static enum nic_rx_result vnet_rx(struct pc_nic *n, const uint8_t *frame, size_t len)
+{
+    return virtio_net_receive(&n->u.vnet, frame, len);
+}
+
+static const struct nic_model models[] = {
+    [PC_NIC_E1000] = { &e1000_io_ops, 1, E1000_IO_SIZE, &e1000_mmio_ops, E1000_MMIO_SIZE, e1000_attach,
+                       e1000_io_rd, e1000_io_wr, e1000_tx, e1000_pending, e1000_rx, e1000_missed },
+    /* virtio-net has no missed-frame counter: the frame is simply not there (5.1.6.3). */
+    [PC_NIC_VIRTIO] = { &vnet_io_ops, 0, VIRTIO_NET_IO_BAR_SIZE, NULL, 0, vnet_attach,
+                        vnet_io_rd, vnet_io_wr, vnet_tx, vnet_pending, vnet_rx, NULL },
+};
+
+static const struct nic_model *model_of(const struct pc_nic *n)
+{
+    return (unsigned)n->model < ARRAY_SIZE(models) && models[n->model].io ? &models[n->model] : NULL;
+}
+
+/* NIC i if the platform has one there. */
+static struct pc_nic *nic_at(struct pc_platform *p, unsigned i)
+{
+    return i < PC_NICS && model_of(&p->nic[i]) ? &p->nic[i] : NULL;
+}
+
 bool pc_nics_attach(struct pc_platform *p, const struct pc_nic_config nics[PC_NICS], char *err, size_t errlen)
 {
     for (unsigned i = 0; i < PC_NICS; i++) {
@@ -155,32 +237,12 @@ bool pc_nics_attach(struct pc_platform *p, const struct pc_nic_config nics[PC_NI
         n->model = nics[i].model;
         n->plat = p;
         n->index = i;
-        struct pci_function *f = &n->fn;
-        uint8_t devfn = PCI_DEVFN(nic_slot[i], 0);
-        if (n->model == PC_NIC_E1000) {
-            e1000_init(&n->u.e1000, nics[i].mac, &p->dma, &e1000_hooks, n, nic_ns_clock, n);
-            pci_function_init(f, devfn, E1000_PCI_VENDOR, E1000_PCI_DEVICE_82540EM,
-                              E1000_PCI_CLASS << 8 | E1000_PCI_REVISION, E1000_PCI_INT_PIN, &nic_fn_ops, n);
-            set_pci_ids(f, E1000_PCI_SUBSYS_VENDOR, E1000_PCI_SUBSYS_ID);
-            pci_function_set_bar(f, 0, E1000_MMIO_SIZE, false);
-            pci_function_set_bar(f, 1, E1000_IO_SIZE, true);
-            dev_clock_on_move(&n->u.e1000.clock, timer_moved, &p->timers);
-            n->timer = (struct dev_timer){ "e1000", E1000_CLOCK_HZ, 0, e1000_timer_next, e1000_timer_catch_up,
-                                           &n->u.e1000, timer_enabled };
-            if (!timer_register(&p->timers, &n->timer)) {
-                ksnprintf(err, errlen, "NIC %u: the timer registry is full", i);
-                return false;
-            }
-        } else if (n->model == PC_NIC_VIRTIO) {
-            virtio_net_init(&n->u.vnet, nics[i].mac, &p->dma, nic_irq, n, &vnet_hooks, n);
-            pci_function_init(f, devfn, VIRTIO_PCI_VENDOR, VIRTIO_NET_PCI_DEVICE, VIRTIO_NET_PCI_CLASS_REV,
-                              VIRTIO_PCI_INT_PIN, &nic_fn_ops, n);
-            set_pci_ids(f, VIRTIO_PCI_SUBSYS_VENDOR, VIRTIO_ID_NET);
-            pci_function_set_bar(f, 0, VIRTIO_NET_IO_BAR_SIZE, true);
-        } else {
+        const struct nic_model *m = model_of(n);
+        if (!m)
             continue;
-        }
-        if (!pci_register(&p->pci, f)) {
+        if (!m->init(p, n, nics[i].mac, err, errlen))
+            return false;
+        if (!pci_register(&p->pci, &n->fn)) {
             ksnprintf(err, errlen, "PCI slot %u is taken", nic_slot[i]);
             return false;
         }
@@ -195,7 +257,7 @@ bool pc_nics_may_interrupt(const struct pc_platform *p)
 {
     for (unsigned i = 0; i < PC_NICS; i++) {
         const struct pc_nic *n = &p->nic[i];
-        if (n->model == PC_NIC_NONE)
+        if (!model_of(n))
             continue;
         unsigned gsi = fw_pci_intx_gsi(nic_slot[i], n->fn.config[PCI_INTERRUPT_PIN] - 1u);
         int isa = pci_pirq_route(&p->pci, gsi - FW_PIRQ_GSI_BASE);
@@ -207,37 +269,25 @@ bool pc_nics_may_interrupt(const struct pc_platform *p)
 
 unsigned pc_nic_tx_process(struct pc_platform *p, unsigned i, unsigned budget)
 {
-    struct pc_nic *n = i < PC_NICS ? &p->nic[i] : NULL;
-    if (!n || n->model == PC_NIC_NONE)
-        return 0;
-    return n->model == PC_NIC_E1000 ? e1000_tx_process(&n->u.e1000, budget)
-                                    : virtio_net_tx_process(&n->u.vnet, budget);
+    struct pc_nic *n = nic_at(p, i);
+    return n ? model_of(n)->tx_process(n, budget) : 0;
 }
 
 void pc_nic_missed(struct pc_platform *p, unsigned i)
 {
-    /* virtio-net has no such counter: the frame is simply not there (5.1.6.3). */
-    if (i < PC_NICS && p->nic[i].model == PC_NIC_E1000)
-        e1000_rx_missed(&p->nic[i].u.e1000);
+    struct pc_nic *n = nic_at(p, i);
+    if (n && model_of(n)->missed)
+        model_of(n)->missed(n);
 }
 
 bool pc_nic_tx_pending(struct pc_platform *p, unsigned i)
 {
-    struct pc_nic *n = i < PC_NICS ? &p->nic[i] : NULL;
-    if (!n || n->model == PC_NIC_NONE)
-        return false;
-    return n->model == PC_NIC_E1000 ? e1000_tx_pending(&n->u.e1000) : virtio_net_tx_pending(&n->u.vnet);
+    struct pc_nic *n = nic_at(p, i);
+    return n && model_of(n)->tx_pending(n);
 }
 
 enum nic_rx_result pc_nic_receive(struct pc_platform *p, unsigned i, const uint8_t *frame, size_t len)
 {
-    struct pc_nic *n = i < PC_NICS ? &p->nic[i] : NULL;
-    if (!n || n->model == PC_NIC_NONE)
-        return NIC_RX_DROPPED;
-    if (n->model == PC_NIC_VIRTIO)
-        return virtio_net_receive(&n->u.vnet, frame, len);
-    STATIC_ASSERT((int)E1000_RX_OK == (int)NIC_RX_OK && (int)E1000_RX_FILTERED == (int)NIC_RX_FILTERED &&
-                  (int)E1000_RX_NO_BUFFER == (int)NIC_RX_NO_BUFFER && (int)E1000_RX_DROPPED == (int)NIC_RX_DROPPED,
-                  "the e1000's results are the NIC results");
-    return (enum nic_rx_result)e1000_receive(&n->u.e1000, frame, len);
+    struct pc_nic *n = nic_at(p, i);
+    return n ? model_of(n)->receive(n, frame, len) : NIC_RX_DROPPED;
 }
