@@ -1,4 +1,5 @@
 /* Basic shell commands: machine information, memory, modules, reboot/halt, fault injection. */
+#include "arch/x86/pci_host.h"
 #include "shell.h"
 #include "console.h"
 #include "lib.h"
@@ -60,6 +61,34 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 SHELL_COMMAND(info, "info", "", "CPU, TSC and VMX capabilities", cmd_info);
+
+/* The machine's PCI functions as the firmware left them (the VMs' buses are their own). */
+static int cmd_pci(int argc, char **argv)
+{
+    if (!pci_host_present()) {
+        kprintf("no PCI configuration mechanism #1\n");
+        return 0;
+    }
+    unsigned n;
+    const struct pci_host_fn *f = pci_host_functions(&n);
+    kprintf("bdf      id        class  rev class name      cmd  irq pin  bars\n");
+    for (unsigned i = 0; i < n; i++, f++) {
+        kprintf("%02x:%02x.%u  %04x:%04x %06x %02x  %-16s %04x %3u %3u ", f->bus, PCI_DEV(f->devfn),
+                PCI_FN(f->devfn), f->vendor, f->device, f->class_rev >> 8, f->class_rev & 0xFF,
+                pci_class_name(f->class_rev), f->command, f->irq_line, f->irq_pin);
+        for (unsigned b = 0; b < PCI_NUM_BARS; b++)
+            if (f->bar[b])
+                kprintf(" %u:%#x", b, f->bar[b]);
+        if (f->header == PCI_HEADER_TYPE_BRIDGE)
+            kprintf(" buses %u-%u", f->secondary, f->subordinate);
+        kprintf("\n");
+    }
+    const struct pci_scan_result *r = pci_host_scan_result();
+    kprintf("%u functions on %u buses; %u not listed; %u bridges not followed\n", r->found + r->dropped,
+            r->buses, r->dropped, r->bad_bridges);
+    return 0;
+}
+SHELL_COMMAND(pci, "pci", "", "the machine's PCI functions", cmd_pci);
 
 static int cmd_mem(int argc, char **argv)
 {

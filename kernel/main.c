@@ -15,6 +15,7 @@
 #include "arch/x86/platform.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/hosttimer.h"
+#include "arch/x86/pci_host.h"
 #include "arch/x86/lapic_host.h"
 #include "arch/x86/vmx/vmx_caps.h"
 #include "arch/x86/vmx/vmx.h"
@@ -106,6 +107,7 @@ void kmain(uint32_t magic, uint32_t info)
     kprintf("host timer: %s%s\n", host_timer_name(),
             host_lapic_present() ? (host_lapic_x2apic() ? ", x2APIC" : ", xAPIC") : "");
 
+    pci_host_init();
     vmx_caps_init();
     report_vmx();
     if (host_vmx_caps.vmx) {

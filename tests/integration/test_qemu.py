@@ -47,6 +47,14 @@ def kernel_boot_and_shell():
               f"module 0 wrong:\n{out}")
         check(re.search(r"1: 0x[0-9a-f]+-0x[0-9a-f]+ 123 bytes", out), f"module 1 wrong:\n{out}")
 
+        # The machine's own PCI functions, found through mechanism #1 (QEMU's i440FX board:
+        # the 82441FX host bridge, the PIIX3 ISA bridge and IDE, and its default NIC, an e1000).
+        check(re.search(r"^pci: \d+ functions on 1 buses$", g.buf, re.M), "no PCI summary at boot", g)
+        out = g.command("pci")
+        for rx in (r"^00:00\.0  8086:1237 060000 \S+  bridge ", r"^00:01\.0  8086:7000 060100 ",
+                   r"^00:01\.1  8086:7010 0101\w\w ", r"^00:03\.0  8086:100e 020000 \S+  network .* 0:0x[0-9a-f]+ 1:0x[0-9a-f]+1\b"):
+            check(re.search(rx, out, re.M), f"pci lacks /{rx}/:\n{out}")
+        check(re.search(r"^\d+ functions on 1 buses; 0 not listed; 0 bridges not followed$", out, re.M), f"pci:\n{out}")
         check_idle_halts(g)
         out = g.command("frobnicate now")
         check("error: unknown command 'frobnicate'" in out, f"unknown command not refused:\n{out}")
