@@ -74,14 +74,33 @@ def emulator_status(g):
     return int(m.group(1)) if m else None
 
 
-def run_guest(name, expected, may_skip=frozenset(), cpu=None, lines=(), append=None, extra=()):
-    """Boots one guest to its end and checks every verdict, the summary and the exit."""
+# Sub-tests that measure a device's rate against the PM timer. Under TCG the emulated devices
+# run off the host's clock, and a host that keeps QEMU's thread off the CPU for more than a
+# tick loses an edge (the 8259 latches one): seen once in a few runs on a busy two-core host.
+# When these are all that failed, the guest runs once more; failing twice fails the test.
+TCG_RATE_CHECKS = {"tsc_pit_irq_spinning", "tsc_pit_irq_halted", "tsc_rtc_periodic", "tsc_rtc_update_cycle",
+                   "ioapic_edge_pit", "apic_timer_rate", "apic_timer_periodic", "pit_tick_hlt", "pit_tick_busy",
+                   "rtc_periodic"}
+
+
+def boot_guest(name, cpu, append, extra):
     tag = name + (f"-cpu-{cpu}" if cpu else "")
     with Guest("run-qemu", *qemu_args(name, cpu, append, extra), timeout=30,
                log=log_path("guest-" + tag)) as g:
         m = g.expect(rf"SUMMARY {name}: (\d+) passed, (\d+) failed", timeout=25)
         rc = g.wait(15)
-        out = g.buf
+    return g, m, rc
+
+
+def run_guest(name, expected, may_skip=frozenset(), cpu=None, lines=(), append=None, extra=()):
+    """Boots one guest to its end and checks every verdict, the summary and the exit."""
+    g, m, rc = boot_guest(name, cpu, append, extra)
+    failed = {n for n, v, _ in VERDICT_RX.findall(g.buf) if v == "FAIL"}
+    if failed and failed <= TCG_RATE_CHECKS:
+        print(f"  {name}: {', '.join(sorted(failed))} failed under TCG's host timing; running it again",
+              flush=True)
+        g, m, rc = boot_guest(name, cpu, append, extra)
+    out = g.buf
     verdicts = VERDICT_RX.findall(out)
     fails = [f"{n}: {why}" for n, v, why in verdicts if v == "FAIL"]
     check(not fails, f"{name}: failed sub-tests:\n  " + "\n  ".join(fails), g)
