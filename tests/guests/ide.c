@@ -80,6 +80,7 @@ const char guest_name[] = "ide";
 #define IRQ_IDE         14
 #define TICK_HZ         100
 #define DMA_TIMEOUT_TICKS (3 * TICK_HZ)
+#define IRQ_SETTLE_TICKS  (TICK_HZ / 20)        /* 50 ms */
 #define POLL_LIMIT      10000000u
 
 struct prd {
@@ -534,6 +535,10 @@ static void t_prd_outside_ram(void)
 	irqs_on();
 	u32 irq0 = dma_issue(CMD_READ_DMA, 6, 1, true);
 	bool done = wait_dma(irq0, true);
+	/* The engine may stop before the drive's interrupt arrives (QEMU, natively, under host
+	 * load): give it time, so a late IRQ 14 is not taken for the next command's. */
+	for (u32 t0 = pit_ticks; ide_irqs == irq0 && pit_ticks - t0 < IRQ_SETTLE_TICKS;)
+		__asm__ volatile("sti; hlt; cli" : : : "memory");
 	u8 bms = inb((u16)(bm_base + BM_STATUS));
 	u8 st = inb(ATA_STATUS), err = inb(ATA_ERROR);
 	bool irq = ide_irqs != irq0;
