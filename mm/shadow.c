@@ -92,7 +92,7 @@ static void free_tree(struct shadow *s, uint64_t hpa, unsigned i)
     if (i + 1 < nlevels(s)) {
         uint64_t *t = table_ptr(s, hpa);
         for (unsigned j = 0; j < ENTRIES; j++)
-            if (t[j] & PTE_P)
+            if ((t[j] & PTE_P) && !(t[j] & PTE_PS))     /* a large leaf maps guest RAM, not a table */
                 free_tree(s, t[j] & PTE_ADDR_MASK, i + 1);
     }
     free_table_page(s, hpa);
@@ -160,26 +160,23 @@ static unsigned mark_level_shift(int code)
     return mark_size[code] >= PAGE_1G ? SHIFT_1G : SHIFT_2M;
 }
 
-int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
-                     uint64_t guest_page_size)
+/* Installs leaf at level leaf_level (nlevels-1: a 4 KiB PTE; nlevels-2: a 2 MiB PDE with PS)
+ * for gva, building the tables above it. A large leaf met on the way down is dropped first
+ * (dropping a translation is always allowed); a table where a large leaf goes is freed. */
+static int map_leaf(struct shadow *s, uint64_t gva, uint64_t leaf, unsigned leaf_level, int code)
 {
-    int code = size_mark(guest_page_size);
-    if (code < 0 || !s->root_hpa || !gva_ok(s, gva) || hpa >= HPA_LIMIT)
-        return SHADOW_EINVAL;
-    unsigned n = nlevels(s);
-
     /* Get every missing table before linking any, so a failed allocation changes nothing. */
     uint64_t *t = table_ptr(s, s->root_hpa);
     unsigned have = 0;
-    while (have + 1 < n) {
+    while (have < leaf_level) {
         uint64_t e = t[index_at(s, have, gva)];
-        if (!(e & PTE_P))
+        if (!(e & PTE_P) || (e & PTE_PS))
             break;
         t = table_ptr(s, e & PTE_ADDR_MASK);
         have++;
     }
     uint64_t fresh[MAX_LEVELS];
-    unsigned need = n - 1 - have;
+    unsigned need = leaf_level - have;
     for (unsigned k = 0; k < need; k++) {
         fresh[k] = alloc_table(s);
         if (!fresh[k]) {
@@ -191,23 +188,54 @@ int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable
 
     t = table_ptr(s, s->root_hpa);
     unsigned used = 0;
-    for (unsigned i = 0; i + 1 < n; i++) {
+    for (unsigned i = 0; i < leaf_level; i++) {
         if (code != MARK_NONE && level_shift(s, i) == mark_level_shift(code))
             mark_entries(s, t, i, gva, code);
         uint64_t *e = &t[index_at(s, i, gva)];
+        if (*e & PTE_PS)
+            *e &= MARK_MASK;
         if (!(*e & PTE_P))
             *e = fresh[used++] | table_flags(s, i) | (*e & MARK_MASK);
         t = table_ptr(s, *e & PTE_ADDR_MASK);
     }
-    uint64_t leaf = (hpa & PTE_ADDR_MASK) | PTE_P | PTE_A;
+    uint64_t *e = &t[index_at(s, leaf_level, gva)];
+    if (leaf_level + 1 < nlevels(s) && (*e & PTE_P) && !(*e & PTE_PS))
+        free_tree(s, *e & PTE_ADDR_MASK, leaf_level + 1);
+    *e = leaf | (leaf_level + 1 < nlevels(s) ? *e & MARK_MASK : 0);
+    if (code != MARK_NONE && leaf_level + 1 < nlevels(s) && level_shift(s, leaf_level) == mark_level_shift(code))
+        mark_entries(s, t, leaf_level, gva, code);
+    return 0;
+}
+
+static uint64_t leaf_bits(bool writable, bool user, bool nx)
+{
+    uint64_t leaf = PTE_P | PTE_A;
     if (writable)
         leaf |= PTE_W | PTE_D;
     if (user)
         leaf |= PTE_U;
     if (nx)
         leaf |= PTE_NX;
-    t[index_at(s, n - 1, gva)] = leaf;
-    return 0;
+    return leaf;
+}
+
+int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
+                     uint64_t guest_page_size)
+{
+    int code = size_mark(guest_page_size);
+    if (code < 0 || !s->root_hpa || !gva_ok(s, gva) || hpa >= HPA_LIMIT)
+        return SHADOW_EINVAL;
+    return map_leaf(s, gva, (hpa & PTE_ADDR_MASK) | leaf_bits(writable, user, nx), nlevels(s) - 1, code);
+}
+
+int shadow_map_large(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
+                     uint64_t guest_page_size)
+{
+    int code = size_mark(guest_page_size);
+    if (code < 0 || !s->root_hpa || !gva_ok(s, gva) || hpa >= HPA_LIMIT || ((gva | hpa) & (PAGE_2M - 1)))
+        return SHADOW_EINVAL;
+    /* PS with PAT (bit 12) clear: write-back, as every 4 KiB shadow leaf is. */
+    return map_leaf(s, gva, hpa | PTE_PS | leaf_bits(writable, user, nx), nlevels(s) - 2, code);
 }
 
 int shadow_map_run(struct shadow *s, uint64_t gva, uint64_t hpa, unsigned npages, bool writable, bool user,
@@ -248,6 +276,10 @@ static void drop_range(struct shadow *s, uint64_t *t, unsigned i, uint64_t base,
     for (unsigned j = first; j <= last; j++) {
         uint64_t va = base + j * cover;
         bool inside = va >= lo && va + cover <= hi;
+        if (!leaf && (t[j] & PTE_PS)) {
+            t[j] = 0;                   /* a 2 MiB leaf the range touches goes whole */
+            continue;
+        }
         if (!leaf && (t[j] & PTE_P) && !inside) {
             drop_range(s, table_ptr(s, t[j] & PTE_ADDR_MASK), i + 1, va, lo, hi);
             continue;
@@ -268,7 +300,7 @@ void shadow_invlpg(struct shadow *s, uint64_t gva)
     for (unsigned i = 0; i + 1 < nlevels(s); i++) {
         uint64_t e = t[index_at(s, i, gva)];
         size = MAX(size, mark_size[(e & MARK_MASK) >> MARK_SHIFT]);
-        if (!(e & PTE_P))
+        if (!(e & PTE_P) || (e & PTE_PS))
             break;
         t = table_ptr(s, e & PTE_ADDR_MASK);
     }
@@ -287,12 +319,14 @@ bool shadow_lookup(const struct shadow *s, uint64_t gva, uint64_t *hpa, bool *wr
         uint64_t e = t[index_at(s, i, gva)];
         if (!(e & PTE_P))
             return false;
-        if (i + 1 < n) {
+        bool large = i + 1 < n && (e & PTE_PS);
+        if (i + 1 < n && !large) {
             t = table_ptr(s, e & PTE_ADDR_MASK);
             continue;
         }
+        uint64_t in_page = large ? PAGE_2M - 1 : PAGE_4K - 1;
         if (hpa)
-            *hpa = (e & PTE_ADDR_MASK) | (gva & (PAGE_4K - 1));
+            *hpa = (e & PTE_ADDR_MASK & ~in_page) | (gva & in_page);
         if (writable)
             *writable = e & PTE_W;
         if (user)

@@ -1,7 +1,8 @@
 /* Shadow page tables: the tables the CPU really walks while a guest runs without EPT. They
  * are a virtual TLB, built on demand from #PF exits after a guest-table walk (mm/gpt.h):
  * every shadow translation is one the guest's tables allowed when it was made; INVLPG drops
- * one, a guest CR3 write or mode change drops all. Every shadow mapping is 4 KiB; a guest
+ * one, a guest CR3 write or mode change drops all. A shadow mapping is 4 KiB, or 2 MiB where a
+ * guest large page covers a whole 2 MiB window of contiguous host memory; otherwise a guest
  * large page is mapped in 4 KiB pieces (shadow_map_sized remembers the guest size, so an
  * INVLPG anywhere in it drops every piece, as the SDM requires of a large-page TLB entry).
  *
@@ -54,6 +55,12 @@ int shadow_map(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool
 /* The same for one piece of a guest page of guest_page_size (gpt_walk.page_size: 4K, 2M,
  * 4M or 1G; anything else is SHADOW_EINVAL). */
 int shadow_map_sized(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
+                     uint64_t guest_page_size);
+/* Maps gva's whole 2 MiB window to the 2 MiB host range at hpa with one large leaf (a PDE with
+ * PS), for a guest page of guest_page_size that covers the window (or paging off: 4K): both
+ * addresses 2 MiB-aligned, else SHADOW_EINVAL. Whatever the shadow held in the window goes.
+ * INVLPG anywhere in the window drops the whole leaf. Same rights and marks as shadow_map_sized. */
+int shadow_map_large(struct shadow *s, uint64_t gva, uint64_t hpa, bool writable, bool user, bool nx,
                      uint64_t guest_page_size);
 /* Maps npages consecutive 4 KiB pages gva.. to the contiguous host range hpa.., all within one
  * shadow page table (they must not cross a 2 MiB boundary of gva: else SHADOW_EINVAL), with one

@@ -246,10 +246,11 @@ static int cmd_exits(int argc, char **argv)
     }
     if (only) {
         const struct vcpu *v = &only->vcpu;
-        kprintf("shadow MMU: %llu fills (%llu of a whole large-page window), %llu flushes, "
-                "%llu PCID switches (%llu without flush), %llu #PF reflected to the guest, "
+        kprintf("shadow MMU: %llu fills (%llu of a whole large-page window, %llu of them one 2 MiB entry), "
+                "%llu flushes, %llu PCID switches (%llu without flush), %llu #PF reflected to the guest, "
                 "%zu table pages\n",
-                (unsigned long long)v->shadow_faults, (unsigned long long)v->shadow_prefills,
+                (unsigned long long)v->shadow_faults, (unsigned long long)(v->shadow_prefills + v->shadow_large),
+                (unsigned long long)v->shadow_large,
                 (unsigned long long)v->shadow_flushes, (unsigned long long)v->pcid_switches,
                 (unsigned long long)v->pcid_kept, (unsigned long long)v->guest_pf_injected,
                 mmu_table_pages(v));

@@ -444,6 +444,129 @@ TEST(invlpg_in_guest_large_page_drops_all_pieces)
     finish(&s);
 }
 
+/* A 2 MiB shadow leaf (a PDE with PS, SDM vol. 3 4.5.4 / 4.4.2) for a guest large page over
+ * one contiguous host chunk. Its host range lies outside the fake pool, so a walker that took
+ * the leaf for a table (reading, freeing) shows up as a bad pointer or a double free. */
+#define CHUNK_HPA 0x40000000ull             /* 1 GiB: not a pool page */
+
+TEST(large_leaf_maps_a_whole_window_without_a_page_table)
+{
+    struct shadow s;
+    start(&s, SHADOW_LONG);
+    uint64_t g = 0x7F0000400000ull;
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, false, true, SIZE_2M), 0);
+    CHECK_EQ(s.pages_in_use, 3);                /* root, PDPT, PD: no PT */
+    uint64_t hpa;
+    bool w, u, nx;
+    CHECK(shadow_lookup(&s, g + 0x123456, &hpa, &w, &u, &nx));
+    CHECK_EQ(hpa, CHUNK_HPA + 0x123456);
+    CHECK(w && !u && nx);
+    CHECK(mapped_to(&s, g + SIZE_2M - 1, CHUNK_HPA + SIZE_2M - 1));
+    CHECK(!shadow_lookup(&s, g + SIZE_2M, NULL, NULL, NULL, NULL));
+    CHECK(!shadow_lookup(&s, g - 1, NULL, NULL, NULL, NULL));
+    uint64_t ent[4];
+    uint64_t pd = tab(tab(tab(s.root_hpa)[(g >> 39) & 511] & PTE_ADDR_MASK)[(g >> 30) & 511] & PTE_ADDR_MASK)[(g >> 21) & 511];
+    CHECK(pd & PTE_PS);
+    CHECK((pd & PTE_D) && (pd & PTE_A) && (pd & PTE_W) && !(pd & PTE_U));
+    CHECK_EQ(pd & BIT(12), 0);                  /* PAT clear: write-back */
+    CHECK_EQ(raw_path(&s, g - SIZE_2M, ent), 2);    /* the neighbour PDE is empty */
+    /* Misaligned addresses are refused and change nothing. */
+    CHECK_EQ(shadow_map_large(&s, g + PG, CHUNK_HPA, true, true, false, SIZE_2M), SHADOW_EINVAL);
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA + PG, true, true, false, SIZE_2M), SHADOW_EINVAL);
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, true, false, 12345), SHADOW_EINVAL);
+    CHECK_EQ(s.pages_in_use, 3);
+    finish(&s);
+}
+
+TEST(large_leaf_replaces_small_pieces_and_small_map_replaces_it)
+{
+    struct shadow s;
+    start(&s, SHADOW_LONG);
+    uint64_t g = 0x40000000ull;
+    CHECK_EQ(shadow_map(&s, g + 0x5000, 0x5000, true, true, false), 0);
+    CHECK_EQ(shadow_map(&s, g + SIZE_2M, 0x6000, true, true, false), 0);
+    CHECK_EQ(s.pages_in_use, 5);                /* root, PDPT, PD, two PTs */
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, false, true, false, SIZE_2M), 0);
+    CHECK_EQ(s.pages_in_use, 4);                /* the window's PT went */
+    CHECK(mapped_to(&s, g + 0x5000, CHUNK_HPA + 0x5000));
+    CHECK(mapped_to(&s, g + SIZE_2M, 0x6000));
+    CHECK_EQ((size_t)live, s.pages_in_use);
+    /* A 4 KiB translation inside the window (the guest remapped it): the large leaf goes. */
+    CHECK_EQ(shadow_map(&s, g + 0x7000, 0x7000, true, true, false), 0);
+    CHECK(mapped_to(&s, g + 0x7000, 0x7000));
+    CHECK(!shadow_lookup(&s, g + 0x5000, NULL, NULL, NULL, NULL));
+    CHECK(!shadow_lookup(&s, g, NULL, NULL, NULL, NULL));
+    CHECK_EQ(s.pages_in_use, 5);
+    /* A run (shadow_map_run) over a large leaf likewise. */
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, true, false, SIZE_2M), 0);
+    CHECK_EQ(shadow_map_run(&s, g, CHUNK_HPA + SIZE_2M, 512, true, true, false, SIZE_2M), 0);
+    CHECK(mapped_to(&s, g + 0x1FF000, CHUNK_HPA + SIZE_2M + 0x1FF000));
+    /* Remapping a large leaf with other rights overwrites it in place. */
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, false, false, false, SIZE_2M), 0);
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, false, false, SIZE_2M), 0);
+    bool w;
+    CHECK(shadow_lookup(&s, g + 0x10, NULL, &w, NULL, NULL) && w);
+    CHECK_EQ(s.pages_in_use, 4);
+    finish(&s);
+}
+
+TEST(large_leaf_invlpg_and_flush)
+{
+    struct shadow s;
+    start(&s, SHADOW_LONG);
+    uint64_t g = 0x200000ull;
+    CHECK_EQ(shadow_map(&s, g - PG, 0x1000, true, true, false), 0);
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, true, false, SIZE_2M), 0);
+    CHECK_EQ(shadow_map_large(&s, g + SIZE_2M, CHUNK_HPA + SIZE_2M, true, true, false, SIZE_2M), 0);
+    shadow_invlpg(&s, g + 0x1F0000);            /* anywhere in the window drops all of it */
+    CHECK(!shadow_lookup(&s, g, NULL, NULL, NULL, NULL));
+    CHECK(mapped_to(&s, g + SIZE_2M, CHUNK_HPA + SIZE_2M));
+    CHECK(mapped_to(&s, g - PG, 0x1000));
+    /* Paging off maps windows with no guest page size: a 4 KiB INVLPG still drops the leaf. */
+    CHECK_EQ(shadow_map_large(&s, g, CHUNK_HPA, true, true, false, SIZE_4K), 0);
+    shadow_invlpg(&s, g + 0x3000);
+    CHECK(!shadow_lookup(&s, g + 0x100000, NULL, NULL, NULL, NULL));
+    shadow_flush(&s);
+    CHECK_EQ(s.pages_in_use, 1);
+    CHECK(!shadow_lookup(&s, g + SIZE_2M, NULL, NULL, NULL, NULL));
+    finish(&s);
+
+    /* A 4 MiB guest page (32-bit PSE) over a PAE shadow: two 2 MiB leaves, one INVLPG. */
+    start(&s, SHADOW_PAE);
+    uint64_t g4 = 0x00400000;
+    CHECK_EQ(shadow_map_large(&s, g4, CHUNK_HPA, true, true, false, SIZE_4M), 0);
+    CHECK_EQ(shadow_map_large(&s, g4 + SIZE_2M, CHUNK_HPA + SIZE_2M, true, true, false, SIZE_4M), 0);
+    CHECK_EQ(s.pages_in_use, 2);                /* root, one PD */
+    CHECK(mapped_to(&s, g4 + 0x3FFFFF, CHUNK_HPA + 0x3FFFFF));
+    shadow_invlpg(&s, g4 + 0x1000);
+    CHECK(!shadow_lookup(&s, g4 + SIZE_2M, NULL, NULL, NULL, NULL));
+    CHECK(!shadow_lookup(&s, g4, NULL, NULL, NULL, NULL));
+    /* 1 GiB guest page: large leaves in two PDs under it; INVLPG takes the whole GiB. */
+    finish(&s);
+    start(&s, SHADOW_LONG);
+    uint64_t g1 = 0x0000004000000000ull;
+    CHECK_EQ(shadow_map_large(&s, g1, CHUNK_HPA, true, true, false, SIZE_1G), 0);
+    CHECK_EQ(shadow_map_large(&s, g1 + 0x3FE00000, CHUNK_HPA + 0x3FE00000, true, true, false, SIZE_1G), 0);
+    shadow_invlpg(&s, g1 + 0x12345678);
+    CHECK(!shadow_lookup(&s, g1, NULL, NULL, NULL, NULL));
+    CHECK(!shadow_lookup(&s, g1 + 0x3FE00000, NULL, NULL, NULL, NULL));
+    CHECK_EQ(s.pages_in_use, 2);                /* the PD under the GiB went */
+    finish(&s);
+}
+
+TEST(large_leaf_allocation_failure_changes_nothing)
+{
+    struct shadow s;
+    start(&s, SHADOW_LONG);
+    fail_after = 1;                             /* the PDPT, not the PD */
+    CHECK_EQ(shadow_map_large(&s, 0x600000, CHUNK_HPA, true, true, false, SIZE_2M), SHADOW_ENOMEM);
+    CHECK_EQ(s.pages_in_use, 1);
+    CHECK_EQ((size_t)live, 1);
+    fail_after = -1;
+    CHECK(!shadow_lookup(&s, 0x600000, NULL, NULL, NULL, NULL));
+    finish(&s);
+}
+
 /* ---- random operations against a reference model ----------------------------------------- */
 
 struct model_entry { bool mapped, touched; uint64_t hpa; bool w, u, nx; };
@@ -559,6 +682,89 @@ TEST(random_operations_match_reference_model)
         }
         check_model(&s, gva, m, N);
         CHECK(maps > 1000 && drops > 1000 && flushes > 10);
+        finish(&s);
+    }
+}
+
+/* 4 KiB maps, 2 MiB leaves, INVLPG and flushes at random over a few windows, against a model
+ * that knows what each does to a window: a large leaf replaces the window and marks it; a
+ * 4 KiB map into a large leaf drops the leaf; INVLPG in a marked window drops all of it (and
+ * the mark with it), else one page. Every page is looked up after every operation. */
+#define WINDOWS 4
+#define WPAGES  512
+
+struct window_model {
+    bool large, marked;
+    bool mapped[WPAGES];
+    uint64_t hpa[WPAGES];
+    bool w[WPAGES];
+};
+
+static void check_windows(const struct shadow *s, const uint64_t *base, const struct window_model *wm)
+{
+    for (int k = 0; k < WINDOWS; k++)
+        for (int p = 0; p < WPAGES; p++) {
+            uint64_t hpa;
+            bool w;
+            bool found = shadow_lookup(s, base[k] + (uint64_t)p * PG + 0x10, &hpa, &w, NULL, NULL);
+            CHECK_EQ(found, wm[k].mapped[p]);
+            if (found && wm[k].mapped[p]) {
+                CHECK_EQ(hpa, wm[k].hpa[p] + 0x10);
+                CHECK_EQ(w, wm[k].w[p]);
+            }
+        }
+    CHECK_EQ((size_t)live, s->pages_in_use);
+}
+
+TEST(random_large_and_small_maps_match_a_window_model)
+{
+    static struct window_model wm[WINDOWS];
+    static const uint64_t long_base[WINDOWS] = { 0x40000000, 0x40200000, 0x7FFFFFE00000ull, 0xFFFF800000000000ull };
+    static const uint64_t pae_base[WINDOWS] = { 0x0, 0x200000, 0x3FE00000, 0xFFE00000 };
+    for (int f = 0; f < 2; f++) {
+        const uint64_t *base = f ? long_base : pae_base;
+        struct shadow s;
+        start(&s, f ? SHADOW_LONG : SHADOW_PAE);
+        memset(wm, 0, sizeof(wm));
+        int larges = 0, smalls = 0, drops = 0;
+        for (int op = 0; op < 6000; op++) {
+            int k = rnd() % WINDOWS, p = rnd() % WPAGES;
+            struct window_model *m = &wm[k];
+            unsigned r = rnd() % 100;
+            bool w = rnd() & 1;
+            if (r < 20) {
+                uint64_t h = CHUNK_HPA + (rnd() % 64) * SIZE_2M;
+                CHECK_EQ(shadow_map_large(&s, base[k], h, w, true, false, SIZE_2M), 0);
+                m->large = m->marked = true;
+                for (int q = 0; q < WPAGES; q++)
+                    m->mapped[q] = true, m->hpa[q] = h + (uint64_t)q * PG, m->w[q] = w;
+                larges++;
+            } else if (r < 65) {
+                uint64_t h = (rnd() % 4000 + 1) * PG;       /* pool-range values: never dereferenced */
+                CHECK_EQ(shadow_map(&s, base[k] + (uint64_t)p * PG, h, w, true, false), 0);
+                if (m->large)
+                    memset(m->mapped, 0, sizeof(m->mapped));
+                m->large = false;
+                m->mapped[p] = true, m->hpa[p] = h, m->w[p] = w;
+                smalls++;
+            } else if (r < 97) {
+                shadow_invlpg(&s, base[k] + (uint64_t)p * PG + (rnd() & 0xFFF));
+                if (m->marked || m->large) {
+                    memset(m->mapped, 0, sizeof(m->mapped));
+                    m->marked = m->large = false;
+                } else {
+                    m->mapped[p] = false;
+                }
+                drops++;
+            } else {
+                shadow_flush(&s);
+                memset(wm, 0, sizeof(wm));
+            }
+            if (op % 100 == 99)
+                check_windows(&s, base, wm);
+        }
+        check_windows(&s, base, wm);
+        CHECK(larges > 500 && smalls > 1500 && drops > 1000);
         finish(&s);
     }
 }

@@ -268,6 +268,26 @@ static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t pag
         v->shadow_prefills++;
 }
 
+/* A guest translation that covers gva's whole 2 MiB window (a 2 MiB, 4 MiB or 1 GiB guest
+ * page, or paging off) over RAM is one host chunk, contiguous and 2 MiB-aligned: one large
+ * shadow leaf maps all of it, with no page table to zero and fill. False if the window reaches
+ * past RAM or onto a device region, or no table page is left (the caller maps 4 KiB then). */
+static bool map_window_large(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t page_size, bool writable,
+                             bool user, bool nx)
+{
+    if (v->mode != GPT_MODE_NONE && page_size < SHADOW_WINDOW)
+        return false;
+    uint64_t off = gva & (SHADOW_WINDOW - 1);   /* gva and gpa agree below the page size */
+    uint64_t gva0 = gva - off, gpa0 = gpa - off;
+    STATIC_ASSERT(GMEM_CHUNK_SIZE == SHADOW_WINDOW, "a window is one host chunk");
+    if (gpa0 + SHADOW_WINDOW > v->vm->mem.size || mmio_overlaps(&v->vm->plat.mmio, gpa0, SHADOW_WINDOW))
+        return false;
+    if (shadow_map_large(&v->shadow, gva0, gmem_hpa(&v->vm->mem, gpa0), writable, user, nx, page_size) != 0)
+        return false;
+    v->shadow_large++;
+    return true;
+}
+
 enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
 {
     unsigned access = pfec & (GPT_ACC_WRITE | GPT_ACC_USER | GPT_ACC_FETCH);
@@ -306,6 +326,9 @@ enum vcpu_action mmu_page_fault(struct vcpu *v, uint64_t gva, uint32_t pfec)
     bool writable = w.writable ? write || w.dirty : write;
     bool user = w.user && !(write && !w.writable);
     v->shadow_faults++;
+    if ((w.page_size > PAGE_SIZE || v->mode == GPT_MODE_NONE) && !mr &&
+        map_window_large(v, gva, w.gpa, w.page_size, writable, user, w.nx))
+        return VCPU_RESUME;
     /* The guest page size is recorded so INVLPG anywhere in a large page drops all of it. */
     uint64_t page = gva & ~(PAGE_SIZE - 1);
     if (shadow_map_sized(&v->shadow, page, hpa, writable, user, w.nx, w.page_size) != 0) {

@@ -81,6 +81,7 @@ struct vcpu {
     uint64_t mmio_generation;           /* the VM's MMIO map the shadow was built for */
     uint64_t mmio_exits;                /* trapped MMIO instructions emulated */
     uint64_t shadow_prefills;           /* faults that filled a whole large-page window */
+    uint64_t shadow_large;              /* ... of them with one 2 MiB shadow leaf */
 
     /* Exit bookkeeping. */
     uint32_t exit_reason;
