@@ -29,11 +29,16 @@ static bool bus_seen(struct scan *s, unsigned bus)
 
 static void scan_bus(struct scan *s, uint8_t bus, unsigned depth);
 
-static void add_function(struct scan *s, uint8_t bus, uint8_t devfn, uint32_t id, unsigned depth)
+/* The header type register: byte 2 of the dword at 0x0C. */
+static uint8_t header_type(const struct scan *s, uint8_t bus, uint8_t devfn)
+{
+    return (uint8_t)(rd(s, bus, devfn, PCI_CACHE_LINE_SIZE) >> 16);
+}
+
+static void add_function(struct scan *s, uint8_t bus, uint8_t devfn, uint32_t id, uint8_t hdr, unsigned depth)
 {
     struct pci_host_fn f = { .bus = bus, .devfn = devfn, .vendor = (uint16_t)id, .device = (uint16_t)(id >> 16) };
-    uint32_t hdr = rd(s, bus, devfn, PCI_CACHE_LINE_SIZE);      /* header type is byte 2 of 0x0C */
-    f.header = (uint8_t)(hdr >> 16) & PCI_HEADER_TYPE_MASK;
+    f.header = hdr & PCI_HEADER_TYPE_MASK;
     f.class_rev = rd(s, bus, devfn, PCI_CLASS_REVISION);
     f.command = (uint16_t)rd(s, bus, devfn, PCI_COMMAND);
     uint32_t irq = rd(s, bus, devfn, PCI_INTERRUPT_LINE);
@@ -67,14 +72,14 @@ static void scan_bus(struct scan *s, uint8_t bus, unsigned depth)
         uint32_t id = rd(s, bus, PCI_DEVFN(dev, 0), PCI_VENDOR_ID);
         if ((uint16_t)id == PCI_VENDOR_NONE || (uint16_t)id == 0)
             continue;
-        uint8_t hdr = (uint8_t)(rd(s, bus, PCI_DEVFN(dev, 0), PCI_CACHE_LINE_SIZE) >> 16);
-        add_function(s, bus, PCI_DEVFN(dev, 0), id, depth);
+        uint8_t hdr = header_type(s, bus, PCI_DEVFN(dev, 0));
+        add_function(s, bus, PCI_DEVFN(dev, 0), id, hdr, depth);
         if (!(hdr & PCI_HEADER_TYPE_MULTI))
             continue;
         for (unsigned fn = 1; fn < PCI_MAX_FUNCTIONS; fn++) {
             id = rd(s, bus, PCI_DEVFN(dev, fn), PCI_VENDOR_ID);
             if ((uint16_t)id != PCI_VENDOR_NONE && (uint16_t)id != 0)
-                add_function(s, bus, PCI_DEVFN(dev, fn), id, depth);
+                add_function(s, bus, PCI_DEVFN(dev, fn), id, header_type(s, bus, PCI_DEVFN(dev, fn)), depth);
         }
     }
 }

@@ -1289,6 +1289,21 @@ static bool vnet_rx_used_moved(void *arg)
 	return vq[VNET_RXQ].used[1] != *from;
 }
 
+/* Sends the header in descriptor 0 chained to second in descriptor 1; true if the device
+ * used the chain within HOSTILE_TICKS. *used: the used index afterwards. */
+static bool vnet_tx_chain(struct vring_desc second, u16 *used)
+{
+	struct vq *t = &vq[VNET_TXQ];
+	t->desc[0] = (struct vring_desc){ (uintptr_t)vnet_tx_hdr[0], VNET_HDR_LEN, VRING_F_NEXT, 1 };
+	t->desc[1] = second;
+	u16 from = t->used[1];
+	vq_publish(t, 0);
+	vnet_notify(VNET_TXQ);
+	bool done = wait_until(vnet_used_moved, &from, HOSTILE_TICKS);
+	*used = t->used[1];
+	return done;
+}
+
 static void t_virtio_bad_rings(void)
 {
 	char why[160];
@@ -1318,13 +1333,8 @@ static void t_virtio_bad_rings(void)
 	/* A transmit chain whose frame is outside RAM. */
 	CHECK(vnet_setup(true, why, sizeof(why)), "%s", why);
 	memset(vnet_tx_hdr[0], 0, VNET_HDR_LEN);
-	t->desc[0] = (struct vring_desc){ (uintptr_t)vnet_tx_hdr[0], VNET_HDR_LEN, VRING_F_NEXT, 1 };
-	t->desc[1] = (struct vring_desc){ FAR32, FRAME_LEN, 0, 0 };
-	from = t->used[1];
-	vq_publish(t, 0);
-	vnet_notify(VNET_TXQ);
-	bool far_done = wait_until(vnet_used_moved, &from, HOSTILE_TICKS);
-	u16 far_used = t->used[1];
+	u16 far_used;
+	bool far_done = vnet_tx_chain((struct vring_desc){ FAR32, FRAME_LEN, 0, 0 }, &far_used);
 
 	/* The available index 1000 ahead of what was queued. */
 	CHECK(vnet_setup(true, why, sizeof(why)), "%s", why);
@@ -1339,13 +1349,9 @@ static void t_virtio_bad_rings(void)
 	/* A chain that loops: 0 -> 1 -> 0. */
 	CHECK(vnet_setup(true, why, sizeof(why)), "%s", why);
 	build_frame(vnet_tx_buf[0], v_mac, new_tag());
-	t->desc[0] = (struct vring_desc){ (uintptr_t)vnet_tx_hdr[0], VNET_HDR_LEN, VRING_F_NEXT, 1 };
-	t->desc[1] = (struct vring_desc){ (uintptr_t)vnet_tx_buf[0], FRAME_LEN, VRING_F_NEXT, 0 };
-	from = t->used[1];
-	vq_publish(t, 0);
-	vnet_notify(VNET_TXQ);
-	bool loop_done = wait_until(vnet_used_moved, &from, HOSTILE_TICKS);
-	u16 loop_used = t->used[1];
+	u16 loop_used;
+	bool loop_done = vnet_tx_chain((struct vring_desc){ (uintptr_t)vnet_tx_buf[0], FRAME_LEN, VRING_F_NEXT, 0 },
+	                               &loop_used);
 
 	/* A receive buffer outside RAM, first in line. */
 	CHECK(vnet_setup(false, why, sizeof(why)), "%s", why);

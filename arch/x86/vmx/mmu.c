@@ -248,23 +248,34 @@ static void inject_pf(struct vcpu *v, uint64_t gva, uint32_t pfec)
     vcpu_inject_exception(v, EXC_PF, true, pfec);
 }
 
+/* The span-aligned piece of a guest translation around gva, if it is plain RAM: inside the
+ * VM's memory, within one host chunk (guest RAM comes in 2 MiB-aligned, contiguous chunks) and
+ * clear of every device region. Gives its gva and hpa. */
+static bool ram_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t span, uint64_t *gva0, uint64_t *hpa0)
+{
+    uint64_t off = gva & (span - 1);            /* gva and gpa agree below the page size */
+    uint64_t gpa0 = gpa - off;
+    if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE ||
+        mmio_overlaps(&v->vm->plat.mmio, gpa0, span))
+        return false;
+    *gva0 = gva - off;
+    *hpa0 = gmem_hpa(&v->vm->mem, gpa0);
+    return true;
+}
+
 /* One guest translation covers more than the faulting 4 KiB (a large page, or paging off):
  * map all of it that shares the fault's shadow page table (its 2 MiB window) now, with the
  * same rights, instead of taking a fault per 4 KiB. Each piece is exactly what the guest's
  * translation allows, so this is only an earlier fill of the virtual TLB. A window is one host
- * chunk (guest RAM comes in 2 MiB-aligned, contiguous chunks), so one run of entries maps it;
- * a window that reaches past guest RAM is left to fault page by page. Best effort. */
+ * chunk, so one run of entries maps it; a window that reaches past guest RAM is left to fault
+ * page by page. Best effort. */
 static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t page_size, bool writable,
                         bool user, bool nx)
 {
     uint64_t span = v->mode == GPT_MODE_NONE ? SHADOW_WINDOW : MIN(page_size, SHADOW_WINDOW);
-    uint64_t off = gva & (span - 1);            /* gva and gpa agree below the page size */
-    uint64_t gva0 = gva - off, gpa0 = gpa - off;
-    if (gpa0 + span > v->vm->mem.size || (gpa0 & (GMEM_CHUNK_SIZE - 1)) + span > GMEM_CHUNK_SIZE ||
-        mmio_overlaps(&v->vm->plat.mmio, gpa0, span))
-        return;
-    uint64_t hpa0 = gmem_hpa(&v->vm->mem, gpa0);
-    if (shadow_map_run(&v->shadow, gva0, hpa0, (unsigned)(span / PAGE_SIZE), writable, user, nx, page_size) == 0)
+    uint64_t gva0, hpa0;
+    if (ram_window(v, gva, gpa, span, &gva0, &hpa0) &&
+        shadow_map_run(&v->shadow, gva0, hpa0, (unsigned)(span / PAGE_SIZE), writable, user, nx, page_size) == 0)
         v->shadow_prefills++;
 }
 
@@ -275,14 +286,11 @@ static void fill_window(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t pag
 static bool map_window_large(struct vcpu *v, uint64_t gva, uint64_t gpa, uint64_t page_size, bool writable,
                              bool user, bool nx)
 {
-    if (v->mode != GPT_MODE_NONE && page_size < SHADOW_WINDOW)
-        return false;
-    uint64_t off = gva & (SHADOW_WINDOW - 1);   /* gva and gpa agree below the page size */
-    uint64_t gva0 = gva - off, gpa0 = gpa - off;
     STATIC_ASSERT(GMEM_CHUNK_SIZE == SHADOW_WINDOW, "a window is one host chunk");
-    if (gpa0 + SHADOW_WINDOW > v->vm->mem.size || mmio_overlaps(&v->vm->plat.mmio, gpa0, SHADOW_WINDOW))
-        return false;
-    if (shadow_map_large(&v->shadow, gva0, gmem_hpa(&v->vm->mem, gpa0), writable, user, nx, page_size) != 0)
+    uint64_t gva0, hpa0;
+    if ((v->mode != GPT_MODE_NONE && page_size < SHADOW_WINDOW) ||
+        !ram_window(v, gva, gpa, SHADOW_WINDOW, &gva0, &hpa0) ||
+        shadow_map_large(&v->shadow, gva0, hpa0, writable, user, nx, page_size) != 0)
         return false;
     v->shadow_large++;
     return true;
