@@ -66,6 +66,7 @@
 #define PCI_COMMAND_VGA_PALETTE 0x0020
 #define PCI_COMMAND_PARITY      0x0040  /* respond to parity errors */
 #define PCI_COMMAND_SERR        0x0100  /* drive SERR# */
+#define PCI_COMMAND_INTX_DISABLE 0x0400 /* PCI 2.3: INTx# not asserted */
 
 /* STATUS bits (only the constant ones are modelled; the error bits stay 0). */
 #define PCI_STATUS_FAST_BACK    0x0080

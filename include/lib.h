@@ -16,6 +16,8 @@ size_t kstrlcpy(char *dst, const char *src, size_t size);
 size_t kstrnlen(const char *s, size_t max);
 /* Parses decimal or 0x-hex with optional K/M/G suffix; false on garbage or overflow. */
 bool kparse_u64(const char *s, uint64_t *out);
+/* Dotted-quad IPv4 ("10.0.2.2"): four decimal octets 0-255, no leading zeros; false otherwise. */
+bool kparse_ipv4(const char *s, uint8_t out[4]);
 
 /* lib/codec.c: base64 into out (NUL-terminated; returns its length, 0 if out is too small),
  * and CRC-32 as zlib computes it (start with crc = 0). */

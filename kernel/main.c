@@ -119,6 +119,7 @@ void kmain(uint32_t magic, uint32_t info)
     }
     trace_setup();
     sched_init("shell");
+    vm_net_init();
     vms_create_from_modules();
     if (vmx_enabled() && vms_autostart() &&
         !thread_create("autostart-watch", THREAD_VMM, autostart_watch, NULL))

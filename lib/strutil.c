@@ -62,3 +62,24 @@ bool kparse_u64(const char *s, uint64_t *out)
     *out = v;
     return true;
 }
+
+bool kparse_ipv4(const char *s, uint8_t out[4])
+{
+    if (!s)
+        return false;
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned v = 0, digits = 0;
+        const char *start = s;
+        for (; *s >= '0' && *s <= '9'; s++, digits++) {
+            v = v * 10 + (unsigned)(*s - '0');
+            if (v > 255 || digits >= 3)
+                return false;
+        }
+        if (!digits || (digits > 1 && *start == '0'))
+            return false;               /* empty, or a leading zero (read as octal elsewhere) */
+        out[i] = (uint8_t)v;
+        if (i < 3 && *s++ != '.')
+            return false;
+    }
+    return *s == '\0';
+}

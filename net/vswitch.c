@@ -160,6 +160,16 @@ static void output(struct vswitch_port *p, const uint8_t *frame, size_t len)
     hold_frame(p, frame, len);
 }
 
+/* An address a locked port owns, coming in on another port (a station behind the uplink
+ * claiming a VM's address): taking it would move the VM's entry and steal its traffic. */
+static bool owned_elsewhere(const struct vswitch *sw, const uint8_t *src, int port)
+{
+    for (int i = 0; i < VSWITCH_MAX_PORTS; i++)
+        if (i != port && sw->port[i].used && sw->port[i].locked && !memcmp(sw->port[i].mac, src, ETH_ALEN))
+            return true;
+    return false;
+}
+
 void vswitch_input(struct vswitch *sw, int port, const uint8_t *frame, size_t len, uint64_t now_ns)
 {
     if (!port_ok(sw, port))
@@ -170,7 +180,7 @@ void vswitch_input(struct vswitch *sw, int port, const uint8_t *frame, size_t le
         return;
     }
     const uint8_t *dst = frame, *src = frame + ETH_ALEN;
-    if (in->locked && memcmp(src, in->mac, ETH_ALEN)) {
+    if (in->locked ? memcmp(src, in->mac, ETH_ALEN) != 0 : owned_elsewhere(sw, src, port)) {
         in->st.drop_spoof++;
         return;
     }

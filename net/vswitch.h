@@ -78,7 +78,9 @@ int vswitch_add_port(struct vswitch *sw, const char *name,
 /* Frees the port: its held frames and the addresses learned on it are forgotten. */
 void vswitch_remove_port(struct vswitch *sw, int port);
 /* Port security: frames the port sends in with any other source address are dropped
- * (counted), so a guest can neither take another station's address nor fill the table. */
+ * (counted), so a guest can neither take another station's address nor fill the table; and a
+ * locked port's address coming in on any other port (an unlocked one: the uplink) is dropped
+ * there, so nothing outside can take a VM's place in the table. */
 void vswitch_lock_port(struct vswitch *sw, int port, const uint8_t mac[ETH_ALEN]);
 /* lost(ctx) when a frame for the port is dropped for want of backlog room, so its NIC can
  * report a missed packet as the hardware would. */

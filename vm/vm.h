@@ -123,6 +123,8 @@ bool vm_net_create(struct vm *vm, char *err, size_t errlen);
 void vm_net_free(struct vm *vm);                /* a VM refused after vm_net_create */
 bool vm_net_attach(struct vm *vm, char *err, size_t errlen);
 void vm_net_detach(struct vm *vm);
+/* The switch and its uplink to the machine's own NIC (prints "uplink: ..."); after sched_init. */
+void vm_net_init(void);
 /* The platform's NIC hooks. */
 void vm_nic_tx_kick(void *vm, unsigned n);
 void vm_nic_rx_kick(void *vm, unsigned n);

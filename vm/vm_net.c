@@ -18,6 +18,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "dev/timer_registry.h"
+#include "vm_uplink.h"
 
 /* Descriptors one kick sends at most inside the exit; more wait for the net thread, so a
  * guest that keeps refilling its ring cannot hold the CPU. */
@@ -187,8 +188,12 @@ void vm_nic_rx_kick(void *ctx, unsigned i)
 
 /* ---- the net thread: polled NICs, and event-driven sends left over a kick's budget ---- */
 
+static bool uplink_more;                /* more arrived than one service moved */
+
 static bool any_more(void *unused)
 {
+    if (uplink_more || vm_uplink_pending(rdtsc()))
+        return true;
     for (size_t v = 0; v < nvms; v++)
         for (unsigned i = 0; i < VM_NICS; i++)
             if (vms[v]->nics[i].more_tx)
@@ -199,7 +204,8 @@ static bool any_more(void *unused)
 static void net_thread_main(void *unused)
 {
     for (;;) {
-        uint64_t now = rdtsc(), next = UINT64_MAX;
+        uint64_t now = rdtsc(), next = vm_uplink_next_poll();
+        uplink_more = (uplink_more || vm_uplink_pending(now)) && vm_uplink_service();
         for (size_t v = 0; v < nvms; v++) {
             struct vm *vm = vms[v];
             for (unsigned i = 0; i < VM_NICS; i++) {
@@ -241,6 +247,11 @@ static void wake_net_thread(void)
         net_thread = thread_create("net", THREAD_VMM, net_thread_main, NULL);
     if (net_thread)
         sched_wake(net_thread, rdtsc());
+}
+
+void vm_net_init(void)
+{
+    vm_uplink_init(sw(), wake_net_thread, now_ns);
 }
 
 /* ---- shell ---- */
@@ -311,7 +322,7 @@ static int cmd_net(int argc, char **argv)
         return 0;
     }
     if (argc > 2) {
-        kprintf("usage: net [NAME|fdb]\n");
+        kprintf("usage: net [NAME|uplink|fdb]\n");
         return -1;
     }
     kprintf("%-14s %-3s %-6s %-17s %-7s %4s %9s %11s %9s %11s %6s %6s %6s %6s\n", "vm", "nic", "model", "mac",
@@ -351,10 +362,13 @@ static int cmd_net(int argc, char **argv)
             print_nic_counters(vm, i);
         }
     }
+    if (argc == 1 || !strcmp(argv[1], "uplink"))
+        vm_uplink_print();
     return 0;
 }
-SHELL_COMMAND(net, "net", "[NAME|fdb]",
-              "the switch: each NIC's port (- once the VM stopped: its last counters), mode and counters, or the address table",
+SHELL_COMMAND(net, "net", "[NAME|uplink|fdb]",
+              "the switch: each NIC's port (- once the VM stopped: its last counters), mode and counters, the "
+              "machine's own NIC (uplink), or the address table",
               cmd_net);
 
 static int cmd_net_mode(int argc, char **argv)

@@ -51,7 +51,7 @@ static void on_pit(struct exc_frame *f)
 {
     (void)f;
     host_idle_stats.timer_irqs++;
-    host_pic_eoi();
+    host_pic_eoi(HOST_IRQ_PIT);
 }
 
 static void on_com1(struct exc_frame *f)
@@ -59,16 +59,28 @@ static void on_com1(struct exc_frame *f)
     (void)f;
     if (console_irq())
         host_idle_stats.console_irqs++;
-    host_pic_eoi();
+    host_pic_eoi(HOST_IRQ_COM1);
+}
+
+/* IRQ 7 and 15 with nothing else on them: a chip's spurious request, or a real one to end. */
+static void spurious_or_eoi(unsigned irq)
+{
+    if (host_pic_spurious(irq))
+        host_idle_stats.spurious_irqs++;
+    else
+        host_pic_eoi(irq);
 }
 
 static void on_pic_irq7(struct exc_frame *f)
 {
     (void)f;
-    if (host_pic_spurious())
-        host_idle_stats.spurious_irqs++;
-    else
-        host_pic_eoi();
+    spurious_or_eoi(HOST_IRQ_SPURIOUS);
+}
+
+static void on_pic_irq15(struct exc_frame *f)
+{
+    (void)f;
+    spurious_or_eoi(HOST_IRQ_SLAVE_SPURIOUS);
 }
 
 static uint64_t to_fixed(uint32_t ticks, uint64_t tsc)
@@ -125,6 +137,7 @@ static void pick_timer(void)
 void host_timer_init(void)
 {
     irq_set_handler(HOST_PIC_VECTOR_BASE + HOST_IRQ_SPURIOUS, on_pic_irq7);
+    irq_set_handler(HOST_PIC_VECTOR_BASE + HOST_IRQ_SLAVE_SPURIOUS, on_pic_irq15);
     pick_timer();
     poll_tsc = tsc_hz / 1000 * HOST_IDLE_POLL_MS;
     if (com1.present) {

@@ -2,9 +2,11 @@
 the VMM's switch, each with four NICs (an e1000 moving frames in its exits, an e1000 polled
 every 5 ms, a virtio-net in its exits, a virtio-net polled every 100 ms: the seed paper's
 models side by side). The client pings the server on each NIC's subnet and sends it a file
-with busybox nc; the server's checksum of what arrived must be the file's. Test material
-(net.bin in the initramfs) comes from scripts/mklinux at test time."""
-import hashlib, os, re, subprocess
+with busybox nc; the server's checksum of what arrived must be the file's. Bochs' own e1000, on
+its slirp backend, is the VMM's uplink: the client also fetches a file with busybox wget from an
+HTTP server this test runs on the loopback (slirp's 10.0.2.2; nothing leaves this machine).
+Test material (net.bin in the initramfs) comes from scripts/mklinux at test time."""
+import hashlib, os, re, socket, subprocess, sys, tempfile
 from harness import Guest, test, check, halt, log_path, REPO
 from test_linux import vm_lines, check_workloads
 
@@ -39,6 +41,43 @@ def make_iso(name, vms):
 def expected_sha(kb):
     with open(NET_BIN, "rb") as f:
         return hashlib.sha256(f.read()[:kb * 1024]).hexdigest()
+
+
+# The machine's NIC: Bochs' 82540EM on slirp (its network 10.0.2.0/24, this machine's loopback
+# is 10.0.2.2). The firmware puts it at 00:02.0 on IRQ 9 (run-bochs' default slots).
+UPLINK_MAC = "52:54:00:12:34:57"
+UPLINK_NIC = f"e1000: enabled=1, mac={UPLINK_MAC}, ethmod=slirp"
+UPLINK_GUEST_IP = "10.0.2.15/24"
+UPLINK_KB = 256
+
+
+class LoopbackHttp:
+    """python3 -m http.server on 127.0.0.1 only, serving one file of seeded bytes."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="mv-uplink.")
+        self.data = hashlib.shake_256(b"monovisor uplink").digest(UPLINK_KB * 1024)
+        with open(os.path.join(self.dir, "get.bin"), "wb") as f:
+            f.write(self.data)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = open(os.path.join(self.dir, "http.log"), "w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                                      "--directory", self.dir, str(self.port)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def requests(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return re.findall(r'^(\S+) .*"GET /get\.bin HTTP/1\.\d" (\d+)', f.read(), re.M)
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()
+        subprocess.run(["rm", "-rf", self.dir])
 
 
 def net_cmdlines(nics=NICS):
@@ -94,45 +133,68 @@ def linux_vms_move_files_over_e1000_and_virtio_event_and_polled():
     each in its own memory, both with the kernel's defaults (ACPI, APIC, PCI through ACPI's
     PCI0), both reach their markers and power off through ACPI."""
     client_cmd, server_cmd = net_cmdlines()
-    iso = make_iso("linux-net.iso", [("lxc", client_cmd, nic_option()), ("lxs", server_cmd, nic_option())])
-    with Guest("run-bochs", "--iso", iso, timeout=1200, log=log_path("linux-net")) as g:
-        g.expect(r"monovisor: all autostart VMs have run", 1100)
-        out = g.buf
-        for vm in ("lxc", "lxs"):
-            check(re.search(rf"monovisor: vm {vm} stopped: powered off \(ACPI S5\)", out), f"{vm} did not power off")
-        client, server = "\n".join(vm_lines(out, "lxc")), "\n".join(vm_lines(out, "lxs"))
-        check("MVLINUX: net done" in client and "MVLINUX: net done" in server, "the network phase did not end")
-        # Sharing the CPU: a tickless kernel arms each LAPIC tick from the last one it handled.
-        # While the other VM holds the CPU (5 ms turns, longer than the 4 ms tick) a due tick
-        # waits, and the kernel then skips the periods that passed instead of replaying them:
-        # fewer ticks per guest second than HZ, never more. Early in boot the PIT's ticks that
-        # merged meanwhile leave jiffies behind the TSC, and the clocksource watchdog may mark
-        # the TSC unstable, so the clocksource may be acpi_pm.
-        for vm, lines in (("lxc", client), ("lxs", server)):
-            check_workloads(out, vm, apic=True, shared=True)
-            check(re.search(r"PCI: Using configuration type 1", lines) and
-                  re.search(r"pci 0000:00:00\.0: \[8086:1237\]", lines),
-                  f"{vm} did not find the i440FX host bridge through configuration mechanism #1")
-        check_interfaces(client, "lxc", 0)
-        check_interfaces(server, "lxs", 1)
-        bad = [l for l in (client + "\n" + server).splitlines()
-               if re.search(r"e1000.*(Hang|Reset adapter|EEPROM|PHY)|virtio_net.*(error|unexpected)|"
-                            r"NETDEV WATCHDOG|insmod .* failed|nc: ", l)]
-        check(not bad, "the drivers complained:\n  " + "\n  ".join(bad))
-        rates = check_transfers(client, server)
-        for n, rate in rates:
-            model, mode, kb = NICS[n]
-            print(f"  NIC {n} {model:6} {mode:7}: {kb:5} KiB at {rate:8.1f} KiB/s of guest time", flush=True)
-        table = g.command("net", 30)
-        rows = net_rows(table)
-        for vm in ("lxc", "lxs"):
-            for n, (model, mode, _) in enumerate(NICS):
-                r = rows.get((vm, n))
-                check(r, f"`net` has no row for {vm} NIC {n}:\n{table}")
-                check(r["mode"] == mode and r["port"] == "-", f"{vm} NIC {n}: {r}:\n{table}")
-                check(int(r["in"]) > 0 and int(r["out"]) > 0 and r["drop"] == "0" or mode != "event",
-                      f"{vm} NIC {n} ({model} {mode}) moved nothing or dropped frames: {r}")
-                if mode.startswith("poll"):
-                    check(int(r["held"]) > 0, f"{vm} NIC {n} is polled but no frame waited for a poll: {r}")
-        print("  " + "\n  ".join(table.strip().splitlines()), flush=True)
-        halt(g)
+    with LoopbackHttp() as http:
+        client_cmd += f" mvnet_uplink_ip={UPLINK_GUEST_IP} mvnet_get=http://10.0.2.2:{http.port}/get.bin"
+        iso = make_iso("linux-net.iso", [("lxc", client_cmd, nic_option()), ("lxs", server_cmd, nic_option())])
+        with Guest("run-bochs", "--iso", iso, "--bochsrc-line", UPLINK_NIC, timeout=1200,
+                   log=log_path("linux-net")) as g:
+            run_net_vms(g, http)
+
+
+def run_net_vms(g, http):
+    g.expect(rf"\nuplink: e1000 82540EM at 00:02\.0, MAC {UPLINK_MAC}, IRQ 9, link up, switch port 0\n", 120)
+    g.expect(r"monovisor: all autostart VMs have run", 1100)
+    out = g.buf
+    for vm in ("lxc", "lxs"):
+        check(re.search(rf"monovisor: vm {vm} stopped: powered off \(ACPI S5\)", out), f"{vm} did not power off")
+    client, server = "\n".join(vm_lines(out, "lxc")), "\n".join(vm_lines(out, "lxs"))
+    check("MVLINUX: net done" in client and "MVLINUX: net done" in server, "the network phase did not end")
+    # Sharing the CPU: a tickless kernel arms each LAPIC tick from the last one it handled.
+    # While the other VM holds the CPU (5 ms turns, longer than the 4 ms tick) a due tick
+    # waits, and the kernel then skips the periods that passed instead of replaying them:
+    # fewer ticks per guest second than HZ, never more. Early in boot the PIT's ticks that
+    # merged meanwhile leave jiffies behind the TSC, and the clocksource watchdog may mark
+    # the TSC unstable, so the clocksource may be acpi_pm.
+    for vm, lines in (("lxc", client), ("lxs", server)):
+        check_workloads(out, vm, apic=True, shared=True)
+        check(re.search(r"PCI: Using configuration type 1", lines) and
+              re.search(r"pci 0000:00:00\.0: \[8086:1237\]", lines),
+              f"{vm} did not find the i440FX host bridge through configuration mechanism #1")
+    check_interfaces(client, "lxc", 0)
+    check_interfaces(server, "lxs", 1)
+    bad = [l for l in (client + "\n" + server).splitlines()
+           if re.search(r"e1000.*(Hang|Reset adapter|EEPROM|PHY)|virtio_net.*(error|unexpected)|"
+                        r"NETDEV WATCHDOG|insmod .* failed|nc: ", l)]
+    check(not bad, "the drivers complained:\n  " + "\n  ".join(bad))
+    rates = check_transfers(client, server)
+    for n, rate in rates:
+        model, mode, kb = NICS[n]
+        print(f"  NIC {n} {model:6} {mode:7}: {kb:5} KiB at {rate:8.1f} KiB/s of guest time", flush=True)
+    m = re.search(r"MVLINUX: net get rc=(\d+) bytes=(\d+) sha256=(\w+) cs=(\d+)", client)
+    want = hashlib.sha256(http.data).hexdigest()
+    check(m and m.group(1) == "0" and int(m.group(2)) == len(http.data) and m.group(3) == want,
+          f"wget through the uplink: {m and m.group(0)}, not rc=0 bytes={len(http.data)} sha256={want}")
+    reqs = http.requests()
+    check(reqs == [("127.0.0.1", "200")], f"the loopback HTTP server saw {reqs}, not one GET from 127.0.0.1")
+    print(f"  uplink wget: {UPLINK_KB} KiB at {UPLINK_KB * 100 / max(int(m.group(4)), 1):8.1f} KiB/s of guest time",
+          flush=True)
+    table = g.command("net", 30)
+    rows = net_rows(table)
+    for vm in ("lxc", "lxs"):
+        for n, (model, mode, _) in enumerate(NICS):
+            r = rows.get((vm, n))
+            check(r, f"`net` has no row for {vm} NIC {n}:\n{table}")
+            check(r["mode"] == mode and r["port"] == "-", f"{vm} NIC {n}: {r}:\n{table}")
+            check(int(r["in"]) > 0 and int(r["out"]) > 0 and r["drop"] == "0" or mode != "event",
+                  f"{vm} NIC {n} ({model} {mode}) moved nothing or dropped frames: {r}")
+            if mode.startswith("poll"):
+                check(int(r["held"]) > 0, f"{vm} NIC {n} is polled but no frame waited for a poll: {r}")
+    m = re.search(rf"^uplink\s+-\s+e1000\s+{UPLINK_MAC}\s+irq9\s+0\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", table, re.M)
+    # in: from the machine's network into the switch (the file and slirp's replies); out:
+    # what the VMs sent that way (requests, ACKs, and every flooded ARP of the test)
+    check(m and int(m.group(2)) >= len(http.data) and int(m.group(3)) > 0,
+          f"the uplink's port did not carry the fetch:\n{table}")
+    check(re.search(r"host e1000 82540EM: link up, rx \d+ frames \d+ bytes, rx errors 0, overruns 0", table),
+          f"the host e1000 lost frames:\n{table}")
+    print("  " + "\n  ".join(table.strip().splitlines()), flush=True)
+    halt(g)

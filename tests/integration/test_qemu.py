@@ -55,6 +55,7 @@ def kernel_boot_and_shell():
                    r"^00:01\.1  8086:7010 0101\w\w ", r"^00:03\.0  8086:100e 020000 \S+  network .* 0:0x[0-9a-f]+ 1:0x[0-9a-f]+1\b"):
             check(re.search(rx, out, re.M), f"pci lacks /{rx}/:\n{out}")
         check(re.search(r"^\d+ functions on 1 buses; 0 not listed; 0 bridges not followed$", out, re.M), f"pci:\n{out}")
+        check_uplink(g)
         check_idle_halts(g)
         out = g.command("frobnicate now")
         check("error: unknown command 'frobnicate'" in out, f"unknown command not refused:\n{out}")
@@ -71,6 +72,36 @@ def kernel_boot_and_shell():
         halt(g)
 
 
+def check_uplink(g):
+    """The VMM drives QEMU's e1000 (user-mode networking: 10.0.2.2 is its gateway) as its
+    uplink, interrupt-driven through the PIIX3's PCI line and the 8259's slave: an ARP request
+    from the VMM is answered, one for an address nobody has is not."""
+    check(re.search(r"^uplink: e1000 82540EM at 00:03\.0, MAC 52:54:00:12:34:56, IRQ 11, link up, switch port 0$",
+                    g.buf, re.M), "no uplink on QEMU's e1000", g)
+    # (QEMU's e1000 takes frames in only once its link has come up again after the VMM's
+    # reset, about a second: the first answer may wait that long, or need the second request.)
+    out = g.command("uplink-arp 10.0.2.2 10.0.2.15", 10)
+    m = re.search(r"^uplink-arp: 10\.0\.2\.2 is at 52:55:0a:00:02:02 \(\d+ us after request ([12])\)$", out, re.M)
+    check(m, f"the gateway did not answer:\n{out}")
+    requests = int(m.group(1))
+    out = g.command("uplink-arp 10.0.2.3", 10)      # QEMU's DNS, asked by an RFC 5227 probe
+    check(re.search(r"^uplink-arp: 10\.0\.2\.3 is at 52:55:0a:00:02:03 \(\d+ us after request 1\)$", out, re.M),
+          f"the DNS address did not answer:\n{out}")
+    out = g.command("uplink-arp 10.0.2.99 10.0.2.15", 10)
+    check("uplink-arp: no answer from 10.0.2.99 to 3 requests, 1000 ms apart" in out,
+          f"an absent host answered:\n{out}")
+    for bad in ("uplink-arp 10.0.2", "uplink-arp 10.0.2.256", "uplink-arp"):
+        out = g.command(bad, 10)
+        check("usage: uplink-arp TARGET-IP [SOURCE-IP]" in out, f"'{bad}' not refused:\n{out}")
+    out = g.command("net uplink", 10)
+    m = re.search(r"host e1000 82540EM: link up, rx (\d+) frames \d+ bytes, rx errors 0, overruns 0, "
+                  r"tx (\d+) frames .* interrupts (\d+)", out)
+    check(m and int(m.group(1)) >= 2 and int(m.group(2)) == requests + 1 + 3 and int(m.group(3)) >= 2,
+          f"the uplink's counters do not show {requests + 4} requests and interrupt-driven answers:\n{out}")
+    m = re.search(r"frames for the VMM itself: (\d+)", out)
+    check(m and int(m.group(1)) >= 2, f"the answers were not taken by the VMM:\n{out}")
+
+
 def check_idle_halts(g):
     """With nothing to run the CPU halts, and typed input wakes it by the COM1 interrupt."""
     out = g.command("sched")
@@ -81,9 +112,11 @@ def check_idle_halts(g):
     check(not m.group(3).startswith("none"), f"no host timer:\n{out}")
 
 
-def simple_boot(mode, loader_rx, *extra):
+def simple_boot(mode, loader_rx, *extra, expect=None):
     with Guest("run-qemu", "--mode", mode, *extra, timeout=120, log=log(mode)) as g:
         boot_to_prompt(g, loader_rx, NO_VMX, timeout=110)
+        if expect:
+            check(re.search(expect, g.buf), f"boot did not print /{expect}/", g)
         out = g.command("info")
         check("VMX: not present" in out, f"info should report no VMX:\n{out}")
         check_idle_halts(g)
@@ -97,7 +130,9 @@ def iso_cd_boot():
 
 @test("qemu")
 def iso_usb_stick_boot():
-    simple_boot("usb", r"GRUB \S+ \(Multiboot2\)")
+    """Also a machine without a network card: the VMM runs without an uplink and says so."""
+    simple_boot("usb", r"GRUB \S+ \(Multiboot2\)", "--no-nic",
+                expect=r"\nuplink: none \(no supported NIC: Intel 8254x copper\)\n")
 
 
 @test("qemu")

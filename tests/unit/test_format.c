@@ -97,3 +97,16 @@ TEST(crc32_matches_zlib)
     uint32_t c = crc32_update(0, "12345", 5);
     CHECK_EQ(crc32_update(c, "6789", 4), 0xCBF43926);         /* incremental == one shot */
 }
+
+TEST(parse_ipv4)
+{
+    uint8_t ip[4];
+    CHECK(kparse_ipv4("10.0.2.2", ip) && ip[0] == 10 && ip[1] == 0 && ip[2] == 2 && ip[3] == 2);
+    CHECK(kparse_ipv4("255.255.255.255", ip) && ip[0] == 255 && ip[3] == 255);
+    CHECK(kparse_ipv4("0.0.0.0", ip) && !ip[0] && !ip[3]);
+    static const char *const bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", "1..2.3", "01.2.3.4",
+                                       "1.2.3.1000", "a.b.c.d", "1.2.3.-4", ".1.2.3", "1.2.3.4." };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(!kparse_ipv4(bad[i], ip));
+    CHECK(!kparse_ipv4(NULL, ip));
+}

@@ -1008,6 +1008,31 @@ TEST(vsw_locked_port_refuses_other_sources)
     CHECK_EQ(vswitch_lookup(&sw, MC, 0), 2);
 }
 
+/* An unlocked port (the uplink) cannot take a locked port's address: a frame from it with the
+ * VM's address as its source is refused there and the VM keeps its entry; once the VM's port
+ * is gone, the address is anyone's. */
+TEST(vsw_locked_address_not_taken_from_outside)
+{
+    setup();
+    vswitch_lock_port(&sw, 2, MC);
+    send(2, BCAST, MC, 60, 1, 0);               /* MC learned on port 2 */
+    send(0, MD, MC, 60, 2, 0);                  /* port 0 (unlocked) claims MC */
+    CHECK_EQ(st(0)->drop_spoof, 1);
+    CHECK_EQ(st(0)->in_frames, 0);
+    CHECK_EQ(vswitch_lookup(&sw, MC, 0), 2);
+    CHECK_EQ(sw.moved, 0);
+    send(0, BCAST, MC, 60, 3, 0);               /* not flooded either */
+    CHECK_EQ(st(0)->drop_spoof, 2);
+    CHECK_EQ(nics[2].calls, 0);
+    CHECK_EQ(nics[1].calls, 1);                 /* only the first broadcast, from port 2 */
+    send(0, MC, MA, 60, 4, 0);                  /* its own stations reach the VM */
+    CHECK(got(2, 0, MC, MA, 60, 4));
+    vswitch_remove_port(&sw, 2);
+    send(0, MB, MC, 60, 5, 0);
+    CHECK_EQ(st(0)->drop_spoof, 2);
+    CHECK_EQ(vswitch_lookup(&sw, MC, 0), 0);
+}
+
 /* 802.1D 7.12.6: frames to 01-80-C2-00-00-00..0F (pause, STP, LLDP, 802.1X) are not relayed;
  * 01-80-C2-00-00-10 is an ordinary group address. */
 TEST(vsw_reserved_groups_not_relayed)

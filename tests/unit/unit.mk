@@ -1,5 +1,5 @@
 # Host unit tests: the pure parts of the VMM compiled for Linux with ASan/UBSan.
-UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage irq_router timer_registry mmio insn lapic ioapic acpi_tables acpi_pm trace disk_timing ide_bmdma virtqueue virtio_blk ata piix_ide virtio_net vswitch e1000 pci_scan
+UNIT_TESTS := format bootinfo pmm heap lineedit vmx_caps vmconfig guest_mem mbguest devices gpt shadow i8259 i8254 ns16550 mc146818 pci i8042 sysreset acpi_pmtimer bzimage irq_router timer_registry mmio insn lapic ioapic acpi_tables acpi_pm trace disk_timing ide_bmdma virtqueue virtio_blk ata piix_ide virtio_net vswitch e1000 pci_scan e1000_host
 UNIT_SRC_format   := lib/format.c lib/strutil.c lib/codec.c
 UNIT_SRC_bootinfo := boot/bootinfo.c lib/format.c lib/strutil.c
 UNIT_SRC_pmm      := mm/pmm.c
@@ -37,6 +37,7 @@ UNIT_SRC_piix_ide := dev/piix_ide.c dev/ata.c dev/ide_bmdma.c dev/pci.c dev/iopo
 UNIT_SRC_virtio_blk := dev/virtio_blk.c dev/virtio_pci.c dev/virtqueue.c
 UNIT_SRC_virtio_net := dev/virtio_net.c dev/virtio_pci.c dev/virtqueue.c
 UNIT_SRC_e1000    := dev/e1000.c
+UNIT_SRC_e1000_host := arch/x86/e1000_host.c dev/e1000.c
 UNIT_SRC_pci_scan := arch/x86/pci_scan.c
 UNIT_SRC_vswitch  := net/vswitch.c lib/strutil.c lib/format.c
 UNIT_SRC_timer_registry := dev/timer_registry.c dev/irq_router.c dev/ioapic.c dev/lapic.c dev/i8259.c dev/i8254.c dev/mc146818.c dev/ioport.c
