@@ -121,6 +121,7 @@ bench: all guests linux-guest
 	$(PYTHON) scripts/bench
 	$(PYTHON) scripts/bench-linux
 	$(PYTHON) scripts/bench-disks
+	$(PYTHON) scripts/bench-net
 
 clean:
 	rm -rf $(B)

@@ -4,10 +4,12 @@ every 5 ms, a virtio-net in its exits, a virtio-net polled every 100 ms: the see
 models side by side). The client pings the server on each NIC's subnet and sends it a file
 with busybox nc; the server's checksum of what arrived must be the file's. Bochs' own e1000, on
 its slirp backend, is the VMM's uplink: the client also fetches a file with busybox wget from an
-HTTP server this test runs on the loopback (slirp's 10.0.2.2; nothing leaves this machine).
+HTTP server this test runs on the loopback, and sends one with busybox nc to a listener there
+(slirp's 10.0.2.2; nothing leaves this machine).
 Test material (net.bin in the initramfs) comes from scripts/mklinux at test time."""
-import hashlib, os, re, socket, subprocess, sys, tempfile
+import hashlib, os, re, subprocess
 from harness import Guest, test, check, halt, log_path, REPO
+from loopback import LoopbackHttp, LoopbackSink, GUEST_IP
 from test_linux import vm_lines, check_workloads
 
 LINUX_DIR = os.path.join(REPO, "build", "linux-generic")     # the cloud kernel has no e1000
@@ -47,37 +49,7 @@ def expected_sha(kb):
 # is 10.0.2.2). The firmware puts it at 00:02.0 on IRQ 9 (run-bochs' default slots).
 UPLINK_MAC = "52:54:00:12:34:57"
 UPLINK_NIC = f"e1000: enabled=1, mac={UPLINK_MAC}, ethmod=slirp"
-UPLINK_GUEST_IP = "10.0.2.15/24"
 UPLINK_KB = 256
-
-
-class LoopbackHttp:
-    """python3 -m http.server on 127.0.0.1 only, serving one file of seeded bytes."""
-
-    def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="mv-uplink.")
-        self.data = hashlib.shake_256(b"monovisor uplink").digest(UPLINK_KB * 1024)
-        with open(os.path.join(self.dir, "get.bin"), "wb") as f:
-            f.write(self.data)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log = open(os.path.join(self.dir, "http.log"), "w+")
-        self.proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                                      "--directory", self.dir, str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        return self
-
-    def requests(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return re.findall(r'^(\S+) .*"GET /get\.bin HTTP/1\.\d" (\d+)', f.read(), re.M)
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.log.close()
-        subprocess.run(["rm", "-rf", self.dir])
 
 
 def net_cmdlines(nics=NICS):
@@ -133,15 +105,17 @@ def linux_vms_move_files_over_e1000_and_virtio_event_and_polled():
     each in its own memory, both with the kernel's defaults (ACPI, APIC, PCI through ACPI's
     PCI0), both reach their markers and power off through ACPI."""
     client_cmd, server_cmd = net_cmdlines()
-    with LoopbackHttp() as http:
-        client_cmd += f" mvnet_uplink_ip={UPLINK_GUEST_IP} mvnet_get=http://10.0.2.2:{http.port}/get.bin"
+    data = hashlib.shake_256(b"monovisor uplink").digest(UPLINK_KB * 1024)
+    with LoopbackHttp(data) as http, LoopbackSink() as sink:
+        client_cmd += (f" mvnet_uplink_ip={GUEST_IP} mvnet_get={http.url}"
+                       f" mvnet_put={sink.addr} mvnet_put_kb={UPLINK_KB}")
         iso = make_iso("linux-net.iso", [("lxc", client_cmd, nic_option()), ("lxs", server_cmd, nic_option())])
         with Guest("run-bochs", "--iso", iso, "--bochsrc-line", UPLINK_NIC, timeout=1200,
                    log=log_path("linux-net")) as g:
-            run_net_vms(g, http)
+            run_net_vms(g, http, sink)
 
 
-def run_net_vms(g, http):
+def run_net_vms(g, http, sink):
     g.expect(rf"\nuplink: e1000 82540EM at 00:02\.0, MAC {UPLINK_MAC}, IRQ 9, link up, switch port 0\n", 120)
     g.expect(r"monovisor: all autostart VMs have run", 1100)
     out = g.buf
@@ -178,6 +152,13 @@ def run_net_vms(g, http):
     check(reqs == [("127.0.0.1", "200")], f"the loopback HTTP server saw {reqs}, not one GET from 127.0.0.1")
     print(f"  uplink wget: {UPLINK_KB} KiB at {UPLINK_KB * 100 / max(int(m.group(4)), 1):8.1f} KiB/s of guest time",
           flush=True)
+    m = re.search(r"MVLINUX: net put rc=(\d+) bytes=(\d+) cs=(\d+)", client)
+    check(m and m.group(1) == "0" and int(m.group(2)) == UPLINK_KB * 1024, f"nc out through the uplink: {m and m.group(0)}")
+    check(sink.peer == "127.0.0.1" and sink.received == UPLINK_KB * 1024 and sink.sha256 == expected_sha(UPLINK_KB),
+          f"the loopback listener got {sink.received} bytes from {sink.peer}, sha256 {sink.sha256}, "
+          f"not {UPLINK_KB * 1024} bytes {expected_sha(UPLINK_KB)} from 127.0.0.1")
+    print(f"  uplink nc:   {UPLINK_KB} KiB at {UPLINK_KB * 100 / max(int(m.group(3)), 1):8.1f} KiB/s of guest time",
+          flush=True)
     table = g.command("net", 30)
     rows = net_rows(table)
     for vm in ("lxc", "lxs"):
@@ -190,9 +171,9 @@ def run_net_vms(g, http):
             if mode.startswith("poll"):
                 check(int(r["held"]) > 0, f"{vm} NIC {n} is polled but no frame waited for a poll: {r}")
     m = re.search(rf"^uplink\s+-\s+e1000\s+{UPLINK_MAC}\s+irq9\s+0\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", table, re.M)
-    # in: from the machine's network into the switch (the file and slirp's replies); out:
-    # what the VMs sent that way (requests, ACKs, and every flooded ARP of the test)
-    check(m and int(m.group(2)) >= len(http.data) and int(m.group(3)) > 0,
+    # in: from the machine's network into the switch (the fetched file, ACKs, slirp's replies);
+    # out: what the VMs sent that way (the sent file, requests, ACKs, every flooded ARP)
+    check(m and int(m.group(2)) >= len(http.data) and int(m.group(4)) >= UPLINK_KB * 1024,
           f"the uplink's port did not carry the fetch:\n{table}")
     check(re.search(r"host e1000 82540EM: link up, rx \d+ frames \d+ bytes, rx errors 0, overruns 0", table),
           f"the host e1000 lost frames:\n{table}")
