@@ -36,6 +36,18 @@
 enum { MARK_NONE, MARK_2M, MARK_4M, MARK_1G, MARK_CODES };
 static const uint64_t mark_size[MARK_CODES] = { PAGE_4K, PAGE_2M, PAGE_4M, PAGE_1G };
 
+/* Which summary an upper table has. 4-level: its number is in bits 62:52 of the entry that
+ * points to it (ignored by the CPU in a PML4E or PDPTE that references a table, SDM Tables
+ * 4-15 and 4-17); PAE: the root's four entries have no such bits, so the PD under root entry j
+ * always has summary 1 + j. Page tables have none: a flush never looks inside them. */
+#define SUM_SHIFT  52
+#define SUM_MASK   (0x7FFull << SUM_SHIFT)
+#define SUM_NONE   (-1)
+#define SUM_CHUNKS (ENTRIES / SHADOW_SUMMARY_SPAN)
+#define PAE_PD_SUMMARY(j) (1 + (int)(j))
+STATIC_ASSERT(SUM_CHUNKS == 64, "one summary word per table");
+STATIC_ASSERT(PAE_ROOT_ENTRIES < SHADOW_SUMMARIES, "every PAE PD has a summary");
+
 static unsigned nlevels(const struct shadow *s)
 {
     return s->fmt == SHADOW_LONG ? LONG_LEVELS : PAE_LEVELS;
@@ -69,6 +81,47 @@ static uint64_t table_flags(const struct shadow *s, unsigned i)
     return s->fmt == SHADOW_PAE && i == 0 ? PAE_ROOT_FLAGS : TABLE_FLAGS;
 }
 
+/* The summary of the level-`level` table that entry j (value e) of its parent points to. */
+static int child_summary(const struct shadow *s, unsigned level, unsigned j, uint64_t e)
+{
+    if (level + 1 >= nlevels(s))
+        return SUM_NONE;                /* a page table */
+    if (s->fmt == SHADOW_PAE)
+        return PAE_PD_SUMMARY(j);
+    int id = (int)((e & SUM_MASK) >> SUM_SHIFT);
+    return id > 0 && id < SHADOW_SUMMARIES ? id : SUM_NONE;
+}
+
+/* A fresh summary for a new upper table at `level` linked from parent entry j; what goes
+ * into the linking entry (4-level) to name it. */
+static uint64_t new_summary(struct shadow *s, unsigned level, unsigned j)
+{
+    if (level + 1 >= nlevels(s))
+        return 0;
+    if (s->fmt == SHADOW_PAE) {
+        s->used[PAE_PD_SUMMARY(j)] = 0;
+        return 0;
+    }
+    if (s->summaries_used >= SHADOW_SUMMARIES)
+        return 0;                       /* none left: this table is looked through whole */
+    unsigned id = s->summaries_used++;
+    s->used[id] = 0;
+    return (uint64_t)id << SUM_SHIFT;
+}
+
+/* Entry j of the table with summary `sum` may now be non-zero. */
+static void note_used(struct shadow *s, int sum, unsigned j)
+{
+    if (sum != SUM_NONE)
+        s->used[sum] |= 1ull << (j / SHADOW_SUMMARY_SPAN);
+}
+
+/* The chunks of a table to look through: its summary, or all of them. */
+static uint64_t used_chunks(const struct shadow *s, int sum)
+{
+    return sum == SUM_NONE ? ~0ull : s->used[sum];
+}
+
 static uint64_t alloc_table(struct shadow *s)
 {
     uint64_t hpa = s->ops.alloc_page(s->ops.ctx);
@@ -86,15 +139,31 @@ static void free_table_page(struct shadow *s, uint64_t hpa)
     s->pages_in_use--;
 }
 
-/* Frees the level-i table at hpa and every table below it. */
-static void free_tree(struct shadow *s, uint64_t hpa, unsigned i)
+/* Frees every table below the level-i table t (summary sum) that its used entries point to;
+ * clears those entries too if `clear`. */
+static void free_tree(struct shadow *s, uint64_t hpa, unsigned i, int sum);
+
+static void free_children(struct shadow *s, uint64_t *t, unsigned i, int sum, bool clear)
 {
-    if (i + 1 < nlevels(s)) {
-        uint64_t *t = table_ptr(s, hpa);
-        for (unsigned j = 0; j < ENTRIES; j++)
-            if ((t[j] & PTE_P) && !(t[j] & PTE_PS))     /* a large leaf maps guest RAM, not a table */
-                free_tree(s, t[j] & PTE_ADDR_MASK, i + 1);
+    uint64_t chunks = used_chunks(s, sum);
+    while (chunks) {
+        unsigned c = (unsigned)__builtin_ctzll(chunks);
+        chunks &= chunks - 1;
+        for (unsigned j = c * SHADOW_SUMMARY_SPAN; j < (c + 1) * SHADOW_SUMMARY_SPAN; j++) {
+            uint64_t e = t[j];
+            if ((e & PTE_P) && !(e & PTE_PS))       /* a large leaf maps guest RAM, not a table */
+                free_tree(s, e & PTE_ADDR_MASK, i + 1, child_summary(s, i + 1, j, e));
+            if (clear)
+                t[j] = 0;
+        }
     }
+}
+
+/* Frees the level-i table at hpa (summary sum) and every table below it. */
+static void free_tree(struct shadow *s, uint64_t hpa, unsigned i, int sum)
+{
+    if (i + 1 < nlevels(s))
+        free_children(s, table_ptr(s, hpa), i, sum, false);
     free_table_page(s, hpa);
 }
 
@@ -103,6 +172,7 @@ int shadow_init(struct shadow *s, enum shadow_fmt fmt, const struct shadow_ops *
     memset(s, 0, sizeof(*s));
     s->fmt = fmt;
     s->ops = *ops;
+    s->summaries_used = 1;              /* the root's */
     uint64_t root = alloc_table(s);
     if (!root)
         return SHADOW_ENOMEM;
@@ -118,12 +188,10 @@ void shadow_flush(struct shadow *s)
 {
     if (!s->root_hpa)
         return;
-    uint64_t *root = table_ptr(s, s->root_hpa);
-    unsigned n = s->fmt == SHADOW_PAE ? PAE_ROOT_ENTRIES : ENTRIES;
-    for (unsigned j = 0; j < n; j++)
-        if (root[j] & PTE_P)
-            free_tree(s, root[j] & PTE_ADDR_MASK, 1);
-    memset(root, 0, PAGE_BYTES);        /* also forgets the large-page marks */
+    /* Only what was filled is visited and cleared (marks included): the rest is still zero. */
+    free_children(s, table_ptr(s, s->root_hpa), 0, 0, true);
+    s->used[0] = 0;
+    s->summaries_used = 1;
 }
 
 void shadow_destroy(struct shadow *s)
@@ -143,15 +211,18 @@ static int size_mark(uint64_t guest_page_size)
     return -1;
 }
 
-/* Marks, in table t at level i, every entry covering part of the guest page around gva
- * (two for a 4 MiB page over 2 MiB entries). A mark only grows: dropping more is harmless. */
-static void mark_entries(const struct shadow *s, uint64_t *t, unsigned i, uint64_t gva, int code)
+/* Marks, in table t at level i (summary sum), every entry covering part of the guest page
+ * around gva (two for a 4 MiB page over 2 MiB entries). A mark only grows: dropping more is
+ * harmless. */
+static void mark_entries(struct shadow *s, uint64_t *t, unsigned i, int sum, uint64_t gva, int code)
 {
     unsigned count = mark_size[code] >> level_shift(s, i);
     unsigned first = index_at(s, i, gva) & ~(count - 1);
     for (unsigned j = first; j < first + count; j++)
-        if ((int)((t[j] & MARK_MASK) >> MARK_SHIFT) < code)
+        if ((int)((t[j] & MARK_MASK) >> MARK_SHIFT) < code) {
             t[j] = (t[j] & ~MARK_MASK) | ((uint64_t)code << MARK_SHIFT);
+            note_used(s, sum, j);
+        }
 }
 
 /* The level whose entries lie wholly inside a guest page of this size: the marks go there. */
@@ -188,22 +259,32 @@ static int map_leaf(struct shadow *s, uint64_t gva, uint64_t leaf, unsigned leaf
 
     t = table_ptr(s, s->root_hpa);
     unsigned used = 0;
+    int sum = 0;                        /* the root's */
     for (unsigned i = 0; i < leaf_level; i++) {
         if (code != MARK_NONE && level_shift(s, i) == mark_level_shift(code))
-            mark_entries(s, t, i, gva, code);
-        uint64_t *e = &t[index_at(s, i, gva)];
+            mark_entries(s, t, i, sum, gva, code);
+        unsigned j = index_at(s, i, gva);
+        uint64_t *e = &t[j];
         if (*e & PTE_PS)
             *e &= MARK_MASK;
-        if (!(*e & PTE_P))
-            *e = fresh[used++] | table_flags(s, i) | (*e & MARK_MASK);
+        if (!(*e & PTE_P)) {
+            *e = fresh[used++] | table_flags(s, i) | (*e & MARK_MASK) | new_summary(s, i + 1, j);
+            note_used(s, sum, j);
+        }
+        sum = child_summary(s, i + 1, j, *e);
         t = table_ptr(s, *e & PTE_ADDR_MASK);
     }
-    uint64_t *e = &t[index_at(s, leaf_level, gva)];
-    if (leaf_level + 1 < nlevels(s) && (*e & PTE_P) && !(*e & PTE_PS))
-        free_tree(s, *e & PTE_ADDR_MASK, leaf_level + 1);
-    *e = leaf | (leaf_level + 1 < nlevels(s) ? *e & MARK_MASK : 0);
-    if (code != MARK_NONE && leaf_level + 1 < nlevels(s) && level_shift(s, leaf_level) == mark_level_shift(code))
-        mark_entries(s, t, leaf_level, gva, code);
+    unsigned j = index_at(s, leaf_level, gva);
+    uint64_t *e = &t[j];
+    bool upper = leaf_level + 1 < nlevels(s);
+    if (upper && (*e & PTE_P) && !(*e & PTE_PS))
+        free_tree(s, *e & PTE_ADDR_MASK, leaf_level + 1, child_summary(s, leaf_level + 1, j, *e));
+    *e = leaf | (upper ? *e & MARK_MASK : 0);
+    if (upper) {
+        note_used(s, sum, j);
+        if (code != MARK_NONE && level_shift(s, leaf_level) == mark_level_shift(code))
+            mark_entries(s, t, leaf_level, sum, gva, code);
+    }
     return 0;
 }
 
@@ -285,7 +366,7 @@ static void drop_range(struct shadow *s, uint64_t *t, unsigned i, uint64_t base,
             continue;
         }
         if (!leaf && (t[j] & PTE_P))
-            free_tree(s, t[j] & PTE_ADDR_MASK, i + 1);
+            free_tree(s, t[j] & PTE_ADDR_MASK, i + 1, child_summary(s, i + 1, j, t[j]));
         if (inside)
             t[j] = 0;
     }

@@ -25,11 +25,20 @@ struct shadow_ops {         /* host memory for shadow tables */
     void *ctx;
 };
 
+/* Upper-level tables (the root, PDPTs, PDs: the ones a flush must look through for tables
+ * below) whose used entries are summarised, one bit per SHADOW_SUMMARY_SPAN entries, so that a
+ * flush visits what was filled instead of every entry of every table. Summary 0 is the root's;
+ * an upper table beyond the first SHADOW_SUMMARIES is looked through whole. */
+#define SHADOW_SUMMARIES     32
+#define SHADOW_SUMMARY_SPAN  8
+
 struct shadow {
     enum shadow_fmt fmt;
     uint64_t root_hpa;          /* what the CPU's CR3 holds; 0 when not initialised */
     struct shadow_ops ops;
     size_t pages_in_use;        /* table pages, root included */
+    unsigned summaries_used;    /* 4-level: summaries handed out since the last flush */
+    uint64_t used[SHADOW_SUMMARIES];    /* bit k: entries k*SPAN.. may be non-zero */
 };
 
 /* Errors (negative, errno-like values). */

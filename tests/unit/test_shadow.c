@@ -802,3 +802,35 @@ TEST(map_run_fills_a_window_with_one_walk)
     fail_after = -1;
     finish(&s);
 }
+
+/* A flush visits only the entries its summaries name, and beyond SHADOW_SUMMARIES upper tables
+ * it looks through the rest whole: either way every table goes back and the root is all zero
+ * again (marks too), round after round. */
+TEST(flush_with_and_beyond_summaries_leaves_nothing)
+{
+    for (int f = 0; f < 2; f++) {
+        struct shadow s;
+        start(&s, f ? SHADOW_LONG : SHADOW_PAE);
+        for (int round = 0; round < 3; round++) {
+            unsigned n = f ? 40 + 20 * round : 4;
+            for (unsigned k = 0; k < n; k++) {
+                /* 4-level: each k its own PDPT (k < 16) or PD: more upper tables than summaries */
+                uint64_t gva = f ? (k < 16 ? (uint64_t)k << 39 : (16ull << 39) | (uint64_t)k << 30) : (uint64_t)k << 30;
+                CHECK_EQ(shadow_map(&s, gva | 0x5000, 0x7000, true, false, false), 0);
+                CHECK_EQ(shadow_map_sized(&s, gva | 0x400000, 0x8000, true, false, false, SIZE_4M), 0);
+                CHECK(mapped_to(&s, gva | 0x5000, 0x7000));
+            }
+            CHECK((size_t)live == s.pages_in_use && s.pages_in_use > n);
+            shadow_flush(&s);
+            CHECK_EQ(s.pages_in_use, 1);
+            CHECK_EQ(live, 1);
+            const uint64_t *root = tab(s.root_hpa);
+            unsigned dirty = 0;
+            for (unsigned i = 0; i < 512; i++)
+                dirty += root[i] != 0;
+            CHECK_EQ(dirty, 0);
+            CHECK(!shadow_lookup(&s, 0x5000, NULL, NULL, NULL, NULL));
+        }
+        finish(&s);
+    }
+}

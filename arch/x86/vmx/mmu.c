@@ -22,9 +22,28 @@
 static unsigned maxphyaddr;
 static void walk_ctx(struct vcpu *v, struct gpt_ctx *c);
 
-/* shadow.c zeroes every table page it takes, so the page is not zeroed here as well. */
-static uint64_t shadow_alloc(void *ctx) { return pmm_alloc(&host_pmm); }
-static void shadow_free(void *ctx, uint64_t hpa) { pmm_free(&host_pmm, hpa); }
+/* Table pages a flush gave back, kept for the refill that follows: a flush returns a handful
+ * of pages and the next faults take as many again, and the page allocator's bitmap search (from
+ * its hint, then from the start over every VM's RAM) costs more than the whole flush. shadow.c
+ * zeroes every table page it takes, so a page is not zeroed here as well. */
+#define SHADOW_PAGE_CACHE 256
+static uint64_t page_cache[SHADOW_PAGE_CACHE];
+static unsigned page_cache_n;
+
+static uint64_t shadow_alloc(void *ctx)
+{
+    (void)ctx;
+    return page_cache_n ? page_cache[--page_cache_n] : pmm_alloc(&host_pmm);
+}
+
+static void shadow_free(void *ctx, uint64_t hpa)
+{
+    (void)ctx;
+    if (page_cache_n < SHADOW_PAGE_CACHE)
+        page_cache[page_cache_n++] = hpa;
+    else
+        pmm_free(&host_pmm, hpa);
+}
 static void *shadow_ptr(void *ctx, uint64_t hpa) { return phys_to_virt(hpa); }
 static const struct shadow_ops shadow_host_ops = { shadow_alloc, shadow_free, shadow_ptr, NULL };
 
